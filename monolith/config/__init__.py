@@ -1,0 +1,1 @@
+"""Django project configuration for the monolith (settings, URLs, WSGI/ASGI entry points)."""

@@ -1,0 +1,165 @@
+"""Settings shared by every environment. Environment variables use the ``SHOP_`` prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parents[2]  # monolith/
+REPO_DIR = BASE_DIR.parent
+
+env = environ.Env()
+PREFIX = "SHOP_"
+
+
+def setting(name: str, default: object = environ.Env.NOTSET, cast: object = None) -> object:
+    """Read ``SHOP_<name>`` from the environment."""
+    if cast is None:
+        return env(PREFIX + name, default=default)
+    return env.get_value(PREFIX + name, cast=cast, default=default)
+
+
+DEBUG: bool = bool(setting("DEBUG", default=False, cast=bool))
+VAR_DIR = Path(str(setting("VAR_DIR", default=str(REPO_DIR / ".kit" / "monolith"))))
+
+# A default secret is only acceptable in debug mode: production refuses to start with it.
+INSECURE_SECRET = "insecure-dev-only-secret-change-me"
+SECRET_KEY = str(setting("SECRET_KEY", default=INSECURE_SECRET))
+if not DEBUG and SECRET_KEY == INSECURE_SECRET:
+    raise ImproperlyConfigured(
+        "SHOP_SECRET_KEY is not set and SHOP_DEBUG is off: refusing to start with the default "
+        "secret. Set SHOP_SECRET_KEY to a long random value (or SHOP_DEBUG=1 for local work)."
+    )
+
+ALLOWED_HOSTS: list[str] = list(setting("ALLOWED_HOSTS", default=["*"], cast=list))  # type: ignore[call-overload]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "rest_framework",
+    "drf_spectacular",
+    "shop.common",
+    "shop.users",
+    "shop.catalog",
+    "shop.cart",
+    "shop.orders",
+    "shop.payments",
+    "shop.notifications",
+]
+
+MIDDLEWARE = [
+    "shop.common.middleware.RequestIdMiddleware",
+    "shop.common.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+APPEND_SLASH = False
+
+_default_db = f"sqlite:///{VAR_DIR / 'monolith.sqlite3'}"
+DATABASES = {"default": env.db_url_config(str(setting("DATABASE_URL", default=_default_db)))}
+_db = DATABASES["default"]
+# Persistent connections: the server keeps worker threads alive, so reuse their connections.
+_db["CONN_MAX_AGE"] = int(setting("DB_CONN_MAX_AGE", default=60, cast=int))  # type: ignore[call-overload]
+_db["CONN_HEALTH_CHECKS"] = True
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN, so two
+    # writers queue on the busy timeout instead of failing with "database is locked".
+    _db["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "users.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+# Bodies: the API takes small JSON documents. Larger bodies are refused with 413 before parsing.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(setting("MAX_BODY_BYTES", default=256 * 1024, cast=int))  # type: ignore[call-overload]
+
+CACHES = {
+    "default": {
+        # The login throttle must count across worker processes: a database-backed cache does
+        # that on SQLite and PostgreSQL alike, with no extra server.
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "shop_cache",
+    }
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["shop.users.authentication.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "shop.common.errors.problem_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_RATES": {
+        "login": str(setting("LOGIN_RATE", default="5/min")),
+        "login_ip": str(setting("LOGIN_IP_RATE", default="300/min")),
+    },
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Strangler kit shop (monolith)",
+    "DESCRIPTION": (
+        "The e-commerce monolith that the strangler kit decomposes. Every error is "
+        "application/problem+json (RFC 9457) with a stable `code`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+    "SCHEMA_PATH_PREFIX": r"/api/",
+}
+
+# --- users: JWT -----------------------------------------------------------------------------
+JWT_KEYS_DIR = Path(str(setting("JWT_KEYS_DIR", default=str(VAR_DIR / "jwt-keys"))))
+JWT_ISSUER = str(setting("JWT_ISSUER", default="strangler-kit-users"))
+JWT_AUDIENCE = str(setting("JWT_AUDIENCE", default="strangler-kit"))
+JWT_ACCESS_TTL_SECONDS = int(setting("JWT_ACCESS_TTL_SECONDS", default=900, cast=int))  # type: ignore[call-overload]
+JWT_REFRESH_TTL_SECONDS = int(setting("JWT_REFRESH_TTL_SECONDS", default=14 * 24 * 3600, cast=int))  # type: ignore[call-overload]
+
+# --- catalog ------------------------------------------------------------------------------
+# Longest a customer may hold stock while paying; checkout may ask for less (hold_seconds).
+CATALOG_RESERVATION_TTL_SECONDS = int(setting("RESERVATION_TTL_SECONDS", default=900, cast=int))  # type: ignore[call-overload]
+
+# --- payments -----------------------------------------------------------------------------
+PAYMENTS_PROVIDER = str(
+    setting("PAYMENTS_PROVIDER", default="shop.payments.provider.SimulatedProvider")
+)
+PAYMENTS_SLOW_SECONDS = float(setting("PAYMENTS_SLOW_SECONDS", default=1.5, cast=float))  # type: ignore[call-overload]
+
+# --- notifications ------------------------------------------------------------------------
+# "file:<path>" appends one JSON line per delivered message; "console" prints it.
+NOTIFICATIONS_SINK = str(
+    setting("NOTIFICATIONS_SINK", default=f"file:{VAR_DIR / 'notifications.jsonl'}")
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": str(setting("LOG_LEVEL", default="INFO"))},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

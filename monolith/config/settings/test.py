@@ -1,0 +1,14 @@
+"""Unit and integration tests (pytest-django). SQLite in memory unless SHOP_DATABASE_URL is set."""
+
+import os
+import tempfile
+
+os.environ.setdefault("SHOP_SECRET_KEY", "test-secret-not-for-production-0123456789")
+os.environ.setdefault("SHOP_DATABASE_URL", "sqlite://:memory:")
+os.environ.setdefault("SHOP_VAR_DIR", tempfile.mkdtemp(prefix="shop-test-"))
+os.environ.setdefault("SHOP_PAYMENTS_SLOW_SECONDS", "0.05")
+
+from .base import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed, tests only
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

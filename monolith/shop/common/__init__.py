@@ -1,0 +1,1 @@
+"""Cross-cutting pieces every context uses: errors, middleware, health, pagination."""
