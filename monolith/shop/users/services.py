@@ -74,29 +74,33 @@ def user_login(*, email: str, password: str) -> TokenPair:
     return pair
 
 
-@transaction.atomic
 def tokens_refresh(*, refresh_token: str) -> TokenPair:
     try:
         claims = tokens.verify(refresh_token, expected="refresh")
     except tokens.InvalidToken as exc:
         raise InvalidRefreshToken(str(exc)) from exc
-    row = (
-        RefreshToken.objects.select_for_update()
-        .select_related("user")
-        .filter(jti=claims.jti)
-        .first()
-    )
+    # The refusal is raised only after the transaction commits: revoking a family on reuse
+    # must not be rolled back by the very error that reports it.
+    outcome = _spend_refresh(claims.jti)
+    if isinstance(outcome, InvalidRefreshToken):
+        raise outcome
+    return outcome
+
+
+@transaction.atomic
+def _spend_refresh(jti: str) -> TokenPair | InvalidRefreshToken:
+    row = RefreshToken.objects.select_for_update().select_related("user").filter(jti=jti).first()
     if row is None or row.revoked_at is not None:
-        raise InvalidRefreshToken("The refresh token has been revoked.")
+        return InvalidRefreshToken("The refresh token has been revoked.")
     now = timezone.now()
     if row.spent_at is not None:
         # A spent token presented again: someone holds a copy. Revoke the whole family.
         RefreshToken.objects.filter(family=row.family, revoked_at__isnull=True).update(
             revoked_at=now
         )
-        raise InvalidRefreshToken("The refresh token was already used; its family is revoked.")
+        return InvalidRefreshToken("The refresh token was already used; its family is revoked.")
     if not row.user.is_active:
-        raise InvalidRefreshToken("The account is disabled.")
+        return InvalidRefreshToken("The account is disabled.")
     row.spent_at = now
     row.save(update_fields=["spent_at"])
     pair = tokens.issue_pair(

@@ -1,0 +1,49 @@
+# Everyday verbs. `make demo` and `make test` are the README's two commands.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PYTEST := $(BIN)/pytest -n 2 -p no:cacheprovider
+
+.PHONY: install demo up test test-sqlite test-postgres lint typecheck format schema clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "the kit needs Python 3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+demo: install            ## (1) install, then run the kit's main job on the embedded default
+	$(BIN)/strangler demo
+
+up: install
+	$(BIN)/strangler up
+
+test: install lint typecheck test-sqlite test-postgres   ## (2) everything CI runs
+
+test-sqlite: install
+	@mkdir -p reports
+	KIT_DB=sqlite $(PYTEST) -m "not postgres" --junitxml=reports/sqlite.xml
+
+test-postgres: install
+	@mkdir -p reports
+	KIT_DB=postgres $(PYTEST) --junitxml=reports/postgres.xml
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: install
+	$(BIN)/mypy
+
+schema: install          ## regenerate the committed OpenAPI schema after an API change
+	cd monolith && SHOP_DEBUG=1 ../$(BIN)/python manage.py spectacular --fail-on-warn --file openapi.yaml
+
+clean:
+	rm -rf .kit reports

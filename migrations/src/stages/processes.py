@@ -1,0 +1,179 @@
+"""Start, wait for and stop the kit's local processes.
+
+The demo, the long-running ``up`` mode and the test fixtures all start the monolith the same
+way: prepare its database (migrate, cache table, signing key, staff account, optional seed), then
+serve it with gunicorn's threaded workers on a free port and wait for ``/health/ready``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+REPO_DIR = Path(__file__).resolve().parents[3]
+MONOLITH_DIR = REPO_DIR / "monolith"
+DEFAULT_STAFF_EMAIL = "staff@shop.test"
+DEFAULT_STAFF_PASSWORD = "staff-pass-1234"  # noqa: S105 (demo account, printed by the CLI)
+
+
+class ProcessFailed(RuntimeError):
+    """A kit process exited or never became ready. The message says where its log is."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class MonolithConfig:
+    var_dir: Path
+    database_url: str = ""  # empty: a SQLite file in var_dir
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: a free port
+    workers: int = 2
+    threads: int = 8
+    staff_email: str = DEFAULT_STAFF_EMAIL
+    staff_password: str = DEFAULT_STAFF_PASSWORD
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.var_dir = Path(self.var_dir)
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir / 'monolith.sqlite3'}"
+        if not self.port:
+            self.port = free_port(self.host)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def secret(self) -> str:
+        """A per-folder secret, made once: the server runs with DEBUG off."""
+        path = self.var_dir / "secret-key"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "config.settings.base",
+                "SHOP_DEBUG": "0",
+                "SHOP_SECRET_KEY": self.secret(),
+                "SHOP_VAR_DIR": str(self.var_dir),
+                "SHOP_DATABASE_URL": self.database_url,
+                "SHOP_BIND": f"{self.host}:{self.port}",
+                "SHOP_WORKERS": str(self.workers),
+                "SHOP_THREADS": str(self.threads),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+
+def manage(cfg: MonolithConfig, *args: str, log: IO[str] | None = None) -> None:
+    """Run ``manage.py <args>`` for this monolith; raise ProcessFailed with its output."""
+    result = subprocess.run(
+        [sys.executable, str(MONOLITH_DIR / "manage.py"), *args],
+        env=cfg.env(),
+        cwd=MONOLITH_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if log is not None:
+        log.write(result.stdout + result.stderr)
+    if result.returncode != 0:
+        raise ProcessFailed(
+            f"manage.py {' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+        )
+
+
+def monolith_prepare(cfg: MonolithConfig, *, seed_products: int = 0) -> None:
+    """Migrate, create the cache table, the signing key and the staff account; seed if asked."""
+    cfg.var_dir.mkdir(parents=True, exist_ok=True)
+    manage(cfg, "migrate", "--no-input", "-v", "0")
+    manage(cfg, "createcachetable")
+    manage(cfg, "jwt_keys", "--ensure")
+    manage(cfg, "create_staff", "--email", cfg.staff_email, "--password", cfg.staff_password)
+    if seed_products:
+        manage(cfg, "seed", "--products", str(seed_products))
+
+
+@dataclass
+class Server:
+    name: str
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def wait_ready(self, path: str = "/health/ready", timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ProcessFailed(
+                    f"{self.name} exited with {self.process.returncode}; see {self.log_path}:\n"
+                    + self.log_tail()
+                )
+            try:
+                response = httpx.get(self.base_url + path, timeout=2.0)
+                if response.status_code == 200:
+                    return
+                last = f"{response.status_code} {response.text[:200]}"
+            except httpx.HTTPError as exc:
+                last = str(exc)
+            time.sleep(0.1)
+        self.stop()
+        raise ProcessFailed(f"{self.name} not ready after {timeout:.0f}s ({last}); see {self.log_path}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout)
+
+
+def monolith_start(cfg: MonolithConfig, *, wait: bool = True) -> Server:
+    """Serve the prepared monolith with gunicorn (threaded workers, keep-alive)."""
+    log_path = cfg.var_dir / "monolith.log"
+    log = log_path.open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(MONOLITH_DIR / "gunicorn.conf.py")],
+        env=cfg.env(),
+        cwd=MONOLITH_DIR,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # Ctrl+C in the CLI stops it through stop(), not twice
+    )
+    log.close()
+    server = Server("monolith", cfg.base_url, process, log_path)
+    if wait:
+        server.wait_ready()
+    return server
