@@ -8,13 +8,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from shop.common import health
-from shop.users.views import JwksView
+from shop.users.views import WellKnownJwksView
 
 urlpatterns = [
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path(".well-known/jwks.json", JwksView.as_view(), name="well-known-jwks"),
+    path(".well-known/jwks.json", WellKnownJwksView.as_view(), name="well-known-jwks"),
     path("api/users/", include("shop.users.urls")),
     path("api/catalog/", include("shop.catalog.urls")),
     path("api/cart", include("shop.cart.urls")),

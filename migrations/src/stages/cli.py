@@ -8,6 +8,7 @@ Every failure prints what went wrong and what to do next.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import time
@@ -36,8 +37,12 @@ app = typer.Typer(
 )
 console = Console()
 
-VarDir = Annotated[Path, typer.Option(help="where databases, keys and logs live")]
-Port = Annotated[int, typer.Option(help="port for the monolith (0: any free port)")]
+VarDir = Annotated[
+    Path, typer.Option(envvar="KIT_VAR_DIR", help="where databases, keys and logs live")
+]
+Port = Annotated[
+    int, typer.Option(envvar="KIT_PORT", help="port for the monolith (0: any free port)")
+]
 
 
 def _port(requested: int) -> int:
@@ -59,7 +64,9 @@ def _start(var_dir: Path, port: int, products: int, fresh: bool) -> tuple[Monoli
     if fresh and var_dir.exists():
         shutil.rmtree(var_dir)
     cfg = MonolithConfig(var_dir=var_dir, port=_port(port))
-    with console.status(f"preparing the monolith in {var_dir} (migrate, keys, {products} products)"):
+    with console.status(
+        f"preparing the monolith in {var_dir} (migrate, keys, {products} products)"
+    ):
         started = time.perf_counter()
         monolith_prepare(cfg, seed_products=products)
         console.print(f"prepared in {time.perf_counter() - started:.1f}s")
@@ -136,18 +143,62 @@ def up(
     var_dir: VarDir = REPO_DIR / ".kit" / "demo",
     port: Port = 8000,
     products: Annotated[int, typer.Option(help="demo products to seed")] = 2000,
+    detach: Annotated[
+        bool, typer.Option(help="leave it running; `strangler down` stops it")
+    ] = False,
 ) -> None:
-    """Serve the monolith with demo data until Ctrl+C, printing its URLs."""
+    """Serve the monolith with demo data until Ctrl+C (or, with --detach, until `down`)."""
+    pid_file = var_dir / "monolith.pid"
+    if detach and _running_pid(pid_file):
+        console.print(
+            f"[red]already running (pid {_running_pid(pid_file)}); `strangler down` first[/red]"
+        )
+        raise typer.Exit(1)
     try:
         cfg, server = _start(var_dir, port, products, fresh=False)
     except ProcessFailed as exc:
         console.print(f"[red]could not start the monolith:[/red] {exc}")
         raise typer.Exit(1) from exc
+    _print_urls(cfg)
+    if detach:
+        pid_file.write_text(str(server.process.pid))
+        console.print(
+            f"running in the background (pid {server.process.pid}); `strangler down` stops it"
+        )
+        return
     try:
-        _print_urls(cfg)
         _serve_until_interrupted(server)
     finally:
         server.stop()
+
+
+def _running_pid(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+@app.command()
+def down(var_dir: VarDir = REPO_DIR / ".kit" / "demo") -> None:
+    """Stop what `strangler up --detach` started."""
+    pid_file = var_dir / "monolith.pid"
+    pid = _running_pid(pid_file)
+    if pid is None:
+        console.print("nothing is running")
+        pid_file.unlink(missing_ok=True)
+        return
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(100):
+        if _running_pid(pid_file) is None:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    console.print(f"stopped the monolith (pid {pid})")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ def postgres_admin_url() -> str:
     return os.environ.get("KIT_POSTGRES_ADMIN_URL", DEFAULT_POSTGRES_ADMIN_URL)
 
 
-def postgres_answers(admin_url: str | None = None, timeout: float = 2.0) -> str | None:
+def postgres_answers(admin_url: str | None = None, timeout: int = 2) -> str | None:
     """None when PostgreSQL answers, else the reason it does not (for skip messages)."""
     try:
         with psycopg.connect(admin_url or postgres_admin_url(), connect_timeout=timeout) as conn:
@@ -45,7 +45,9 @@ def postgres_create(prefix: str, admin_url: str | None = None) -> str:
 def postgres_drop(url: str, admin_url: str | None = None) -> None:
     name = url.rsplit("/", 1)[1].split("?", 1)[0]
     with psycopg.connect(admin_url or postgres_admin_url(), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def sqlite_url(path: Path) -> str:

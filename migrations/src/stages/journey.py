@@ -85,7 +85,9 @@ class Journey:
                 params={"in_stock": "true", "ordering": "price", "page_size": 5},
             )
             if not page["results"]:
-                raise StepFailed("browse: the catalog is empty; run `strangler demo` with --products")
+                raise StepFailed(
+                    "browse: the catalog is empty; run `strangler demo` with --products"
+                )
             product = page["results"][0]
             word = product["name"].split()[0]
             self._call(

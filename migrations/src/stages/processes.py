@@ -23,7 +23,7 @@ import httpx
 REPO_DIR = Path(__file__).resolve().parents[3]
 MONOLITH_DIR = REPO_DIR / "monolith"
 DEFAULT_STAFF_EMAIL = "staff@shop.test"
-DEFAULT_STAFF_PASSWORD = "staff-pass-1234"  # noqa: S105 (demo account, printed by the CLI)
+DEFAULT_STAFF_PASSWORD = "staff-pass-1234"
 
 
 class ProcessFailed(RuntimeError):
@@ -141,7 +141,9 @@ class Server:
                 last = str(exc)
             time.sleep(0.1)
         self.stop()
-        raise ProcessFailed(f"{self.name} not ready after {timeout:.0f}s ({last}); see {self.log_path}")
+        raise ProcessFailed(
+            f"{self.name} not ready after {timeout:.0f}s ({last}); see {self.log_path}"
+        )
 
     def log_tail(self, lines: int = 30) -> str:
         try:

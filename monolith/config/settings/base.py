@@ -14,26 +14,36 @@ env = environ.Env()
 PREFIX = "SHOP_"
 
 
-def setting(name: str, default: object = environ.Env.NOTSET, cast: object = None) -> object:
+def setting(name: str, default: str) -> str:
     """Read ``SHOP_<name>`` from the environment."""
-    if cast is None:
-        return env(PREFIX + name, default=default)
-    return env.get_value(PREFIX + name, cast=cast, default=default)
+    return str(env.str(PREFIX + name, default=default))
 
 
-DEBUG: bool = bool(setting("DEBUG", default=False, cast=bool))
-VAR_DIR = Path(str(setting("VAR_DIR", default=str(REPO_DIR / ".kit" / "monolith"))))
+def setting_int(name: str, default: int) -> int:
+    return int(env.int(PREFIX + name, default=default))
+
+
+def setting_float(name: str, default: float) -> float:
+    return float(env.float(PREFIX + name, default=default))
+
+
+def setting_bool(name: str, default: bool) -> bool:
+    return bool(env.bool(PREFIX + name, default=default))
+
+
+DEBUG = setting_bool("DEBUG", False)
+VAR_DIR = Path(setting("VAR_DIR", str(REPO_DIR / ".kit" / "monolith")))
 
 # A default secret is only acceptable in debug mode: production refuses to start with it.
 INSECURE_SECRET = "insecure-dev-only-secret-change-me"
-SECRET_KEY = str(setting("SECRET_KEY", default=INSECURE_SECRET))
+SECRET_KEY = setting("SECRET_KEY", INSECURE_SECRET)
 if not DEBUG and SECRET_KEY == INSECURE_SECRET:
     raise ImproperlyConfigured(
         "SHOP_SECRET_KEY is not set and SHOP_DEBUG is off: refusing to start with the default "
         "secret. Set SHOP_SECRET_KEY to a long random value (or SHOP_DEBUG=1 for local work)."
     )
 
-ALLOWED_HOSTS: list[str] = list(setting("ALLOWED_HOSTS", default=["*"], cast=list))  # type: ignore[call-overload]
+ALLOWED_HOSTS = [host.strip() for host in setting("ALLOWED_HOSTS", "*").split(",") if host.strip()]
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -61,10 +71,10 @@ WSGI_APPLICATION = "config.wsgi.application"
 APPEND_SLASH = False
 
 _default_db = f"sqlite:///{VAR_DIR / 'monolith.sqlite3'}"
-DATABASES = {"default": env.db_url_config(str(setting("DATABASE_URL", default=_default_db)))}
+DATABASES = {"default": env.db_url_config(setting("DATABASE_URL", _default_db))}
 _db = DATABASES["default"]
 # Persistent connections: the server keeps worker threads alive, so reuse their connections.
-_db["CONN_MAX_AGE"] = int(setting("DB_CONN_MAX_AGE", default=60, cast=int))  # type: ignore[call-overload]
+_db["CONN_MAX_AGE"] = setting_int("DB_CONN_MAX_AGE", 60)
 _db["CONN_HEALTH_CHECKS"] = True
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN, so two
@@ -93,7 +103,7 @@ USE_I18N = False
 USE_TZ = True
 
 # Bodies: the API takes small JSON documents. Larger bodies are refused with 413 before parsing.
-DATA_UPLOAD_MAX_MEMORY_SIZE = int(setting("MAX_BODY_BYTES", default=256 * 1024, cast=int))  # type: ignore[call-overload]
+DATA_UPLOAD_MAX_MEMORY_SIZE = setting_int("MAX_BODY_BYTES", 256 * 1024)
 
 CACHES = {
     "default": {
@@ -133,21 +143,21 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- users: JWT -----------------------------------------------------------------------------
-JWT_KEYS_DIR = Path(str(setting("JWT_KEYS_DIR", default=str(VAR_DIR / "jwt-keys"))))
-JWT_ISSUER = str(setting("JWT_ISSUER", default="strangler-kit-users"))
-JWT_AUDIENCE = str(setting("JWT_AUDIENCE", default="strangler-kit"))
-JWT_ACCESS_TTL_SECONDS = int(setting("JWT_ACCESS_TTL_SECONDS", default=900, cast=int))  # type: ignore[call-overload]
-JWT_REFRESH_TTL_SECONDS = int(setting("JWT_REFRESH_TTL_SECONDS", default=14 * 24 * 3600, cast=int))  # type: ignore[call-overload]
+JWT_KEYS_DIR = Path(setting("JWT_KEYS_DIR", str(VAR_DIR / "jwt-keys")))
+JWT_ISSUER = setting("JWT_ISSUER", "strangler-kit-users")
+JWT_AUDIENCE = setting("JWT_AUDIENCE", "strangler-kit")
+JWT_ACCESS_TTL_SECONDS = setting_int("JWT_ACCESS_TTL_SECONDS", 900)
+JWT_REFRESH_TTL_SECONDS = setting_int("JWT_REFRESH_TTL_SECONDS", 14 * 24 * 3600)
 
 # --- catalog ------------------------------------------------------------------------------
 # Longest a customer may hold stock while paying; checkout may ask for less (hold_seconds).
-CATALOG_RESERVATION_TTL_SECONDS = int(setting("RESERVATION_TTL_SECONDS", default=900, cast=int))  # type: ignore[call-overload]
+CATALOG_RESERVATION_TTL_SECONDS = setting_int("RESERVATION_TTL_SECONDS", 900)
 
 # --- payments -----------------------------------------------------------------------------
 PAYMENTS_PROVIDER = str(
     setting("PAYMENTS_PROVIDER", default="shop.payments.provider.SimulatedProvider")
 )
-PAYMENTS_SLOW_SECONDS = float(setting("PAYMENTS_SLOW_SECONDS", default=1.5, cast=float))  # type: ignore[call-overload]
+PAYMENTS_SLOW_SECONDS = setting_float("PAYMENTS_SLOW_SECONDS", 1.5)
 
 # --- notifications ------------------------------------------------------------------------
 # "file:<path>" appends one JSON line per delivered message; "console" prints it.

@@ -120,8 +120,9 @@ def to_problem(exc: BaseException, instance: str = "") -> Problem | None:
     for kind, code in simple.items():
         if isinstance(exc, kind):
             extra: dict[str, Any] = {}
-            if isinstance(exc, drf.Throttled) and exc.wait is not None:
-                extra["retry_after"] = int(exc.wait) + 1
+            wait = getattr(exc, "wait", None)  # only Throttled has it
+            if wait is not None:
+                extra["retry_after"] = int(wait) + 1
             return generic(code, str(exc.detail), instance=instance, **extra)
     if isinstance(exc, drf.APIException):
         status = int(exc.status_code)
@@ -144,8 +145,9 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
     if problem is None:
         return None  # a bug: Django's handler500 answers, and the error is logged
     headers: dict[str, str] = {}
-    if isinstance(exc, drf.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(int(exc.wait) + 1)
+    wait = getattr(exc, "wait", None) if isinstance(exc, drf.Throttled) else None
+    if wait is not None:
+        headers["Retry-After"] = str(int(wait) + 1)
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
     return problem_response(problem, headers)

@@ -103,3 +103,11 @@ class JwksView(APIView):
         response = Response(keys.jwks())
         response["Cache-Control"] = "public, max-age=300"
         return response
+
+
+class WellKnownJwksView(JwksView):
+    """The same document at the standard discovery path."""
+
+    @extend_schema(responses={200: JwksOut}, operation_id="well_known_jwks")
+    def get(self, request: Request) -> Response:
+        return super().get(request)

@@ -11,13 +11,15 @@ def test_unknown_route_is_a_json_404() -> None:
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
     body = response.json()
-    assert body["code"] == "not_found" and body["status"] == 404 and body["instance"] == "/no/such/route"
+    assert (
+        body["code"] == "not_found"
+        and body["status"] == 404
+        and body["instance"] == "/no/such/route"
+    )
 
 
 def test_malformed_json_is_a_400() -> None:
-    response = Client().post(
-        "/api/users/login", data=b"{not json", content_type="application/json"
-    )
+    response = Client().post("/api/users/login", data=b"{not json", content_type="application/json")
     assert response.status_code == 400 and response.json()["code"] == "malformed_body"
 
 

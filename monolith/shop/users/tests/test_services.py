@@ -67,9 +67,7 @@ def test_logout_refuses_someone_elses_refresh_token() -> None:
     pair = services.user_login(email="f@shop.test", password=PASSWORD)
     stranger = Principal(id=999, email="x@shop.test", is_staff=False, token_id="zzz")
     with pytest.raises(services.InvalidRefreshToken, match="another account"):
-        services.user_logout(
-            caller=stranger, refresh_token=pair.refresh_token, access_expires_at=0
-        )
+        services.user_logout(caller=stranger, refresh_token=pair.refresh_token, access_expires_at=0)
 
 
 def test_staff_ensure_is_idempotent() -> None:

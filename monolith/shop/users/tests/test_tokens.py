@@ -43,7 +43,12 @@ def _sign(payload: dict[str, object], key: object | None = None, kid: str | None
 def test_issued_pair_verifies_and_carries_the_claims() -> None:
     pair = tokens.issue_pair(user_id=7, email="a@shop.test", staff=True)
     claims = tokens.verify(pair.access_token)
-    assert (claims.user_id, claims.email, claims.staff, claims.typ) == (7, "a@shop.test", True, "access")
+    assert (claims.user_id, claims.email, claims.staff, claims.typ) == (
+        7,
+        "a@shop.test",
+        True,
+        "access",
+    )
     assert jwt.get_unverified_header(pair.access_token)["kid"] == keys.signing_key().kid
     refresh = tokens.verify(pair.refresh_token, expected="refresh")
     assert refresh.family and refresh.user_id == 7
