@@ -1,3 +1,8 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from . import views
+
+# Included under "api/notifications" (no trailing slash).
+urlpatterns = [
+    path("", views.NotificationListView.as_view(), name="notifications-list"),
+]

@@ -1,3 +1,9 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from . import views
+
+# Included under "api/payments" (no trailing slash), hence the leading slash below.
+urlpatterns = [
+    path("", views.PaymentListView.as_view(), name="payments-list"),
+    path("/<uuid:payment_id>", views.PaymentDetailView.as_view(), name="payments-detail"),
+]
