@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .compare import compare_command
 from .journey import Journey, StepFailed
 from .processes import (
     REPO_DIR,
@@ -199,6 +200,9 @@ def down(var_dir: VarDir = REPO_DIR / ".kit" / "demo") -> None:
         os.kill(pid, signal.SIGKILL)
     pid_file.unlink(missing_ok=True)
     console.print(f"stopped the monolith (pid {pid})")
+
+
+app.command("compare")(compare_command)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
@@ -422,6 +422,24 @@ class CompareResult:
     def exit_code(self) -> int:
         return 1 if self.mismatches else 0
 
+    def routes(self) -> dict[str, dict[str, int]]:
+        """Per route (in order of first request): requests, matches, mismatches, noise_only."""
+        out: dict[str, dict[str, int]] = {}
+        for o in self.outcomes:
+            row = out.setdefault(
+                o.route, {"requests": 0, "matches": 0, "mismatches": 0, "noise_only": 0}
+            )
+            row["requests"] += 1
+            verdict = o.verdict
+            key = "matches" if verdict.matched else "noise_only" if verdict.ok else "mismatches"
+            row[key] += 1
+        return dict(sorted(out.items()))
+
+    def totals(self) -> dict[str, int]:
+        keys = ("requests", "matches", "mismatches", "noise_only")
+        routes = self.routes().values()
+        return {key: sum(row[key] for row in routes) for key in keys}
+
     def fields_by_route(self) -> dict[str, set[tuple[str, str]]]:
         """route -> {(field, kind)} of the regressions."""
         out: dict[str, set[tuple[str, str]]] = {}
@@ -441,6 +459,8 @@ class CompareResult:
             "mismatches": len(self.mismatches),
             "exit_code": self.exit_code,
             "notes": self.notes,
+            "totals": self.totals(),
+            "routes": self.routes(),
             "noise": self.noise_report,
             "first_mismatches": [
                 {"request": o.request.to_dict(), **o.verdict.to_dict()}
@@ -524,10 +544,12 @@ def run_compare(
             return Outcome(index, request, route, verdict)
 
         with ThreadPoolExecutor(max_workers=max(1, settings.concurrency)) as pool:
-            outcomes = list(pool.map(one, enumerate(requests)))
+            observed = list(pool.map(one, enumerate(requests)))
     finally:
         for side in sides:
             side.close()
+    # Every sample is in now: judge the early requests with the same counts as the late ones.
+    outcomes = [replace(o, verdict=noise.rejudge(o.verdict)) for o in observed]
     return CompareResult(outcomes, noise.report(), notes)
 
 
@@ -564,8 +586,15 @@ def _identities(
 
 
 def render(result: CompareResult, settings: CompareSettings, console: Console) -> None:
-    routes = result.noise_report["routes"]
-    table = Table(title=f"{settings.primary} (primary) vs {settings.candidate} (candidate)")
+    console.print(
+        f"[bold]{escape(settings.primary)}[/bold] (primary) vs "
+        f"[bold]{escape(settings.candidate)}[/bold] (candidate), "
+        f"noise from {escape(settings.secondary or 'the primary asked twice')}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    routes = result.routes()
+    table = Table()
     for column in ("route", "requests", "matches", "mismatches", "noise"):
         table.add_column(column, justify="left" if column == "route" else "right")
     for name, stats in routes.items():
@@ -578,7 +607,7 @@ def render(result: CompareResult, settings: CompareSettings, console: Console) -
             str(stats["noise_only"]),
             style=style,
         )
-    totals = result.noise_report["totals"]
+    totals = result.totals()
     table.add_section()
     table.add_row(
         "total",
@@ -596,7 +625,7 @@ def render(result: CompareResult, settings: CompareSettings, console: Console) -
         console.print(f"\n[bold red]First mismatches[/bold red] (of {len(mismatches)}):")
         for outcome in mismatches[: settings.show]:
             console.print(
-                f"  {escape(outcome.request.label())} [{escape(outcome.route)}]: "
+                f"  {escape(outcome.request.label())} {escape(f'[{outcome.route}]')}: "
                 f"{escape(outcome.verdict.summary())}",
                 soft_wrap=True,
                 highlight=False,
