@@ -14,9 +14,7 @@ import pytest
 KIT_DB = os.environ.get("KIT_DB", "sqlite")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
-if KIT_DB == "postgres":
-    # Before Django reads its settings: the unit tests' database (pytest-django makes test_*).
-    os.environ.setdefault("SHOP_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shop")
+_REASON = pytest.StashKey[str | None]()
 
 
 def _postgres_reason() -> str | None:
@@ -32,9 +30,6 @@ def pytest_configure(config: pytest.Config) -> None:
         if reason and IN_CI:
             pytest.exit(f"CI=true and {reason}", returncode=1)
         config.stash[_REASON] = reason
-
-
-_REASON = pytest.StashKey[str | None]()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -34,9 +34,9 @@ def cross_context_violations(context: str, source: str) -> list[str]:
     bad = []
     for line, module in imported_modules(source):
         parts = module.split(".")
-        if len(parts) >= 2 and parts[0] == "shop" and parts[1] in CONTEXTS and parts[1] != context:
-            if len(parts) < 3 or parts[2] not in PUBLIC:
-                bad.append(f"line {line}: {module}")
+        foreign = len(parts) >= 2 and parts[0] == "shop" and parts[1] in {*CONTEXTS} - {context}
+        if foreign and (len(parts) < 3 or parts[2] not in PUBLIC):
+            bad.append(f"line {line}: {module}")
     return bad
 
 

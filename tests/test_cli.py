@@ -38,6 +38,7 @@ def test_demo_prepares_serves_and_walks_a_customer_through(tmp_path: Path) -> No
     for step in ("register", "log in", "browse", "checkout", "notifications"):
         assert step in out
     assert "300 products" in out  # the seed's products are served
-    assert "order_placed" in out and "order_paid" in out
+    assert "order_placed" in out
+    assert "order_paid" in out
     assert "authorize, capture" in out
     assert "/api/catalog/products" in out  # the curl line for the reader

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "shop.common",
+    "eventbus.outbox",
+    "eventbus.inbox",
     "shop.users",
     "shop.catalog",
     "shop.cart",
@@ -86,6 +88,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Events: the embedded broker (a folder, no server) unless a RabbitMQ URL is given.
+BROKER_URL = str(setting("BROKER_URL", default=f"filesystem://{VAR_DIR / 'broker'}"))
+
 AUTH_USER_MODEL = "users.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -4,7 +4,12 @@ import os
 import tempfile
 
 os.environ.setdefault("SHOP_SECRET_KEY", "test-secret-not-for-production-0123456789")
-os.environ.setdefault("SHOP_DATABASE_URL", "sqlite://:memory:")
+# KIT_DB chooses the run's database (make test runs both); pytest-django makes test_<name>.
+_POSTGRES = "postgres://postgres@127.0.0.1:5432/shop"
+os.environ.setdefault(
+    "SHOP_DATABASE_URL",
+    _POSTGRES if os.environ.get("KIT_DB") == "postgres" else "sqlite://:memory:",
+)
 os.environ.setdefault("SHOP_VAR_DIR", tempfile.mkdtemp(prefix="shop-test-"))
 os.environ.setdefault("SHOP_PAYMENTS_SLOW_SECONDS", "0.05")
 

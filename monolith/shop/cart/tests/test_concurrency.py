@@ -10,7 +10,7 @@ from django.db import connection
 
 from shop.cart import selectors, services
 
-pytestmark = [pytest.mark.cart, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.cart, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from shop.payments import selectors as payment_selectors
 from .conftest import Customer
 from .support import APPROVED, stock
 
-pytestmark = [pytest.mark.orders, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.orders, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
