@@ -1,0 +1,1 @@
+"""A test-only Django app: the business side and the consumers' effects (see tests/__init__)."""
