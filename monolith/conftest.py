@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -19,10 +19,10 @@ def _signing_key() -> None:
 
 
 @pytest.fixture
-def make_principal() -> Iterator[object]:
+def make_principal() -> Callable[..., Principal]:
     def make(user_id: int = 1, *, staff: bool = False, email: str = "") -> Principal:
         return Principal(
             id=user_id, email=email or f"user{user_id}@shop.test", is_staff=staff, token_id="t"
         )
 
-    yield make
+    return make

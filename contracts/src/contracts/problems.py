@@ -100,4 +100,6 @@ GENERIC: dict[str, tuple[int, str]] = {
 def generic(code: str, detail: str = "", *, instance: str = "", **extra: Any) -> Problem:
     """A :class:`Problem` for one of the :data:`GENERIC` codes."""
     status, title = GENERIC[code]
-    return Problem(status=status, code=code, title=title, detail=detail, instance=instance, extra=extra)
+    return Problem(
+        status=status, code=code, title=title, detail=detail, instance=instance, extra=extra
+    )

@@ -19,6 +19,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .cli_events import consume_command, events_app, relay_command
+from .cli_routes import proxy_command, routes_app
 from .compare import compare_command
 from .journey import Journey, StepFailed
 from .processes import (
@@ -202,7 +204,13 @@ def down(var_dir: VarDir = REPO_DIR / ".kit" / "demo") -> None:
     console.print(f"stopped the monolith (pid {pid})")
 
 
+# Each concern's verbs live in its own module; this file only assembles them.
 app.command("compare")(compare_command)
+app.add_typer(routes_app, name="routes")
+app.command("proxy")(proxy_command)
+app.add_typer(events_app)
+app.command("relay")(relay_command)
+app.command("consume")(consume_command)
 
 
 if __name__ == "__main__":

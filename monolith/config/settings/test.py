@@ -13,7 +13,7 @@ os.environ.setdefault(
 os.environ.setdefault("SHOP_VAR_DIR", tempfile.mkdtemp(prefix="shop-test-"))
 os.environ.setdefault("SHOP_PAYMENTS_SLOW_SECONDS", "0.05")
 
-from .base import *  # noqa: F403
+from .base import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed, tests only
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
