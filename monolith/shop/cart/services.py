@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from django.db import transaction
 
+from contracts.events import CartCleared, CartLine, CartUpdated
+from eventbus.outbox import publish
 from shop.catalog import selectors as catalog_selectors
 from shop.common.errors import NotFound
 
@@ -31,12 +35,48 @@ def _lock(user_id: int, *, create: bool) -> Cart | None:
     return Cart.objects.select_for_update().filter(user_id=user_id).first()
 
 
-def _touch(cart: Cart) -> None:
-    """Record a change: bump the version; an empty cart has no currency."""
-    if not cart.items.exists():
+ClearReason = Literal["emptied", "checked_out"]
+
+
+def _touch(cart: Cart, *, cleared: ClearReason | None = None) -> None:
+    """Record a change: bump the version and publish the cart's new state (CartUpdated, or
+    CartCleared with ``cleared``); an empty cart has no currency."""
+    items = list(cart.items.order_by("added_at", "id"))
+    if not items:
         cart.currency = None
     cart.version += 1
     cart.save(update_fields=["currency", "version", "updated_at"])
+    lines = tuple(
+        CartLine(
+            sku=item.sku,
+            quantity=item.quantity,
+            unit_price=item.unit_price,
+            currency=item.currency,
+            product_name=item.product_name,
+            variant_name=item.variant_name,
+        )
+        for item in items
+    )
+    currency = cart.currency if items else None
+    if cleared is None:
+        publish(
+            CartUpdated(
+                user_id=cart.user_id,
+                currency=currency,
+                items=lines,
+                aggregate_version=cart.version,
+            )
+        )
+    else:
+        publish(
+            CartCleared(
+                user_id=cart.user_id,
+                currency=currency,
+                items=lines,
+                reason=cleared,
+                aggregate_version=cart.version,
+            )
+        )
 
 
 def _check_quantity(quantity: int, *, minimum: int) -> None:
@@ -133,12 +173,13 @@ def cart_remove_item(*, user_id: int, sku: str) -> CartView:
 
 
 @transaction.atomic
-def cart_clear(*, user_id: int) -> None:
+def cart_clear(*, user_id: int, reason: ClearReason = "emptied") -> None:
+    """Empty the cart; ``reason="checked_out"`` when checkout turned it into an order."""
     cart = _lock(user_id, create=False)
     if cart is None:
         return
     cart.items.all().delete()
-    _touch(cart)
+    _touch(cart, cleared=reason)
 
 
 @transaction.atomic

@@ -4,6 +4,11 @@ Stock rules: ``0 <= reserved <= on_hand`` always (CHECK constraints back it up).
 an inventory row is a conditional UPDATE with F() expressions whose row count says whether the
 rule held, so concurrent writers never oversell on SQLite or PostgreSQL. Locks are taken in one
 global order, reservation rows (by id) before inventory rows (by SKU), so writers cannot deadlock.
+
+Events go to the outbox in the writing transaction: every inventory change bumps the row's
+``version`` in the same UPDATE and publishes StockChanged (one per SKU, the new levels);
+product and variant writes publish ProductCreated/ProductUpdated (the whole product) and
+VariantPriceChanged. ``catalog_seed`` publishes nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +29,14 @@ from django.db.models import F, Field, Model
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
+from contracts.events import (
+    ProductCreated,
+    ProductUpdated,
+    StockChanged,
+    VariantPriceChanged,
+    VariantState,
+)
+from eventbus.outbox import publish
 from shop.common.errors import NotFound
 
 from .errors import (
@@ -105,6 +118,23 @@ def _lock_inventory(skus: Iterable[str]) -> None:
     )
 
 
+def _publish_stock(skus: Iterable[str]) -> None:
+    """StockChanged for each SKU (SKU order), read back after this transaction's UPDATEs."""
+    rows = Inventory.objects.filter(sku__in=sorted(set(skus))).order_by("sku")
+    publish(
+        *(
+            StockChanged(
+                sku=row.sku_id,
+                on_hand=row.on_hand,
+                reserved=row.reserved,
+                available=row.on_hand - row.reserved,
+                aggregate_version=row.version,
+            )
+            for row in rows
+        )
+    )
+
+
 def _bump_reserved(sku: str, delta: int) -> None:
     Inventory.objects.filter(sku=sku).update(
         reserved=F("reserved") + delta, version=F("version") + 1
@@ -134,6 +164,7 @@ def _release(reservation: Reservation, *, reason: str, now: datetime) -> bool:
         )
         for line in lines
     )
+    _publish_stock(line.sku for line in lines)
     reservation.status = Status.RELEASED
     reservation.released_reason = reason[:200]
     reservation.closed_at = now
@@ -224,6 +255,7 @@ def stock_reserve(
         )
         for sku, quantity in wanted.items()
     )
+    _publish_stock(wanted)
     return ReservationView(
         id=reservation.id,
         owner_ref=reservation.owner_ref,
@@ -263,6 +295,7 @@ def reservation_commit(*, reservation_id: uuid.UUID) -> ReservationView:
                 )
                 for line in lines
             )
+            _publish_stock(line.sku for line in lines)
             Reservation.objects.filter(pk=reservation.pk).update(
                 status=Status.COMMITTED, closed_at=now
             )
@@ -315,6 +348,7 @@ def stock_restock(*, lines: Sequence[tuple[str, int]], reason: str, reference: s
             )
         )
     StockMovement.objects.bulk_create(moved)
+    _publish_stock(movement.sku for movement in moved)
 
 
 def reservations_expire(*, now: datetime | None = None, limit: int = 1000) -> int:
@@ -370,6 +404,7 @@ def stock_adjust(*, sku: str, delta: int, reason: str) -> StockView:
     StockMovement.objects.create(
         sku=sku, kind=Kind.ADJUST, on_hand_delta=delta, reason=reason[:200], reference="staff"
     )
+    _publish_stock([sku])
     return stock_view(inventory)
 
 
@@ -384,6 +419,35 @@ class VariantInput:
     currency: str
     attributes: dict[str, Any] = field(default_factory=dict)
     on_hand: int = 0
+
+
+def _product_state(product: Product) -> dict[str, Any]:
+    """The payload of ProductCreated/ProductUpdated: the product with all its variants."""
+    category = (
+        Category.objects.filter(pk=product.category_id).values_list("slug", flat=True).first()
+        if product.category_id is not None
+        else None
+    )
+    return {
+        "product_id": product.pk,
+        "slug": product.slug,
+        "name": product.name,
+        "description": product.description,
+        "category_slug": category,
+        "is_active": product.is_active,
+        "variants": tuple(
+            VariantState(
+                sku=v.sku,
+                name=v.name,
+                attributes={str(k): str(a) for k, a in (v.attributes or {}).items()},
+                price=v.price,
+                currency=v.currency,
+                version=v.version,
+            )
+            for v in Variant.objects.filter(product_id=product.pk).order_by("sku")
+        ),
+        "aggregate_version": product.version,
+    }
 
 
 def _category(slug: str) -> Category:
@@ -471,6 +535,8 @@ def product_create(
         for v in variants
         if v.on_hand > 0
     )
+    publish(ProductCreated(**_product_state(product)))
+    _publish_stock(skus)
     return product
 
 
@@ -504,6 +570,7 @@ def product_update(
     product.version += 1
     product.updated_at = timezone.now()
     product.save(update_fields=[*changed, "version", "updated_at"])
+    publish(ProductUpdated(**_product_state(product)))
     return product
 
 
@@ -529,6 +596,7 @@ def variant_update(
     ]
     if not changed:
         return variant
+    previous_price = variant.price
     for key in changed:
         setattr(variant, key, changes[key])
     variant.version += 1
@@ -537,6 +605,19 @@ def variant_update(
     Product.objects.filter(pk=variant.product_id).update(
         version=F("version") + 1, updated_at=timezone.now()
     )
+    if "price" in changed:
+        publish(
+            VariantPriceChanged(
+                sku=variant.sku,
+                product_id=variant.product_id,
+                price=variant.price,
+                currency=variant.currency,
+                previous_price=previous_price,
+                aggregate_version=variant.version,
+            )
+        )
+    product = Product.objects.get(pk=variant.product_id)
+    publish(ProductUpdated(**_product_state(product)))
     return variant
 
 
@@ -699,7 +780,10 @@ def catalog_seed(*, products: int, variants_per_product: int = 2, on_hand: int =
     """Demo catalog: products ``seed-000000``, ``seed-000001``... with SKUs ``SEED-000000-1``...
     (1 to 8 per product), 10 categories, deterministic names and prices, ``on_hand`` units per
     new SKU. Idempotent: only missing rows are inserted (conflicts ignored), so running it again
-    creates nothing and asking for more products or variants adds only the missing ones."""
+    creates nothing and asking for more products or variants adds only the missing ones.
+
+    Publishes no events: the seed is a bulk backfill of demo data, not business writes. A
+    follower picks seeded rows up with a backfill (and ``version_baseline()``), not the relay."""
     if products < 0 or not 1 <= variants_per_product <= 8 or on_hand < 0:
         raise ValueError("products >= 0, 1 <= variants_per_product <= 8, on_hand >= 0")
     ops = connection.ops

@@ -4,12 +4,16 @@ No database transaction is open while the payment provider authorises: checkout 
 T1 (cart -> reservation -> order) / authorise / T2 (confirm hold, commit stock, capture, paid).
 A DomainError that must not undo a state change (402, reservation_expired) is raised only after
 the transaction that recorded the change has committed.
+
+Every status change publishes its event (OrderPlaced, OrderPaid, ...: the whole order) in the
+transaction that makes it, right after the row is written (``_transition``).
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 from django.conf import settings
@@ -17,6 +21,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from contracts.events import (
+    OrderCancelled,
+    OrderFulfilled,
+    OrderPaid,
+    OrderPaymentFailed,
+    OrderPlaced,
+    OrderRefunded,
+)
+from contracts.events import OrderLine as OrderLineState
+from eventbus.outbox import publish
 from shop.cart import selectors as cart_selectors
 from shop.cart import services as cart_services
 from shop.catalog import selectors as catalog_selectors
@@ -61,6 +75,47 @@ def _lock(order_id: UUID, *, user_id: int | None = None) -> Order:
     if order is None:
         raise NotFound(f"No order {order_id}.")
     return order
+
+
+def _state(order: Order) -> dict[str, Any]:
+    """The payload every order event carries: the whole order with its lines."""
+    return {
+        "order_id": order.id,
+        "user_id": order.user_id,
+        "status": order.status,
+        "currency": order.currency,
+        "total": order.total,
+        "lines": tuple(
+            OrderLineState(
+                sku=line.sku,
+                product_name=line.product_name,
+                variant_name=line.variant_name,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                line_total=line.line_total,
+            )
+            for line in OrderLine.objects.filter(order_id=order.id).order_by("id")
+        ),
+        "payment_id": order.payment_id,
+        "created_at": order.created_at,
+        "aggregate_version": order.version,
+    }
+
+
+def _transition(order: Order, to: str, reason: str) -> None:
+    """``transition`` (the state machine: history, version bump, save), then its event."""
+    transition(order, to, reason)
+    state = _state(order)
+    if to == S.PAID:
+        publish(OrderPaid(**state))
+    elif to == S.PAYMENT_FAILED:
+        publish(OrderPaymentFailed(**state, reason=reason))
+    elif to == S.CANCELLED:
+        publish(OrderCancelled(**state, reason=reason))
+    elif to == S.REFUNDED:
+        publish(OrderRefunded(**state))
+    elif to == S.FULFILLED:
+        publish(OrderFulfilled(**state))
 
 
 def _notify(order: Order, kind: str) -> None:
@@ -131,7 +186,7 @@ def _release(order: Order, reason: str) -> None:
 def _cancel(order: Order, reason: str) -> None:
     """pending_payment -> cancelled: the held stock goes back, any authorisation is voided.
     The caller holds the row lock."""
-    transition(order, S.CANCELLED, reason)
+    _transition(order, S.CANCELLED, reason)
     _release(order, reason)
     _void_authorisations(order)
     _notify(order, "order_cancelled")
@@ -154,7 +209,7 @@ def _void_authorisations(order: Order) -> None:
 
 def _payment_failed(order: Order, reason: str) -> None:
     """pending_payment -> payment_failed; the held stock goes back (the cart is kept)."""
-    transition(order, S.PAYMENT_FAILED, reason)
+    _transition(order, S.PAYMENT_FAILED, reason)
     _release(order, "payment_failed")
 
 
@@ -196,10 +251,10 @@ def _settle(*, order_id: UUID, payment: payment_services.PaymentView, from_check
             outcome = _commit_and_capture(order, payment)
         if outcome == "ok":
             order.payment_id = payment.id
-            transition(order, S.PAID, "payment_captured")
+            _transition(order, S.PAID, "payment_captured")
             _notify(order, "order_paid")
             if from_checkout:
-                cart_services.cart_clear(user_id=order.user_id)
+                cart_services.cart_clear(user_id=order.user_id, reason="checked_out")
         else:
             _void(payment.id)
             if outcome == "illegal":
@@ -254,6 +309,7 @@ def _place(
     OrderStatusChange.objects.create(
         order=order, from_status="", to_status=S.PENDING_PAYMENT, reason="checkout"
     )
+    publish(OrderPlaced(**_state(order)))
     _notify(order, "order_placed")
     return order
 
@@ -289,7 +345,7 @@ def checkout(*, user_id: int, card_number: str | None, hold_seconds: int | None 
                 paying=card_number is not None,
             )
             if card_number is None:
-                cart_services.cart_clear(user_id=user_id)
+                cart_services.cart_clear(user_id=user_id, reason="checked_out")
     if failure is not None:
         raise failure
     assert order is not None
@@ -354,7 +410,7 @@ def order_cancel(*, user_id: int, order_id: UUID) -> Order:
         if order.status == S.PENDING_PAYMENT:
             _cancel(order, "cancelled_by_customer")
         elif order.status == S.PAID:
-            transition(order, S.REFUNDED, "cancelled_by_customer")
+            _transition(order, S.REFUNDED, "cancelled_by_customer")
             catalog_services.stock_restock(
                 lines=[(line.sku, line.quantity) for line in order.lines.order_by("id")],
                 reason="order_refunded",
@@ -372,7 +428,7 @@ def order_cancel(*, user_id: int, order_id: UUID) -> Order:
 def order_fulfil(*, order_id: UUID) -> Order:
     """Staff: paid -> fulfilled."""
     with transaction.atomic():
-        transition(_lock(order_id), S.FULFILLED, "fulfilled")
+        _transition(_lock(order_id), S.FULFILLED, "fulfilled")
     return selectors.order_get(order_id=order_id)
 
 

@@ -39,6 +39,7 @@ class Payment(models.Model):
     decline_reason = models.CharField(max_length=64, blank=True, default="")
     provider_reference = models.CharField(max_length=128, blank=True, default="")
     idempotency_key = models.CharField(max_length=255, unique=True)
+    version = models.PositiveIntegerField(default=1)  # bumped on every change (events)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

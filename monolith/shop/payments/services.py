@@ -7,9 +7,12 @@ import re
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, cast
 
 from django.db import IntegrityError, transaction
+
+from contracts.events import payments as events
+from eventbus.outbox import publish
 
 from .cards import card_digits, card_valid
 from .errors import (
@@ -41,6 +44,34 @@ log = logging.getLogger(__name__)
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _CENT = Decimal("0.01")
+
+
+_EVENTS: dict[str, type[events.PaymentState]] = {
+    PaymentStatus.AUTHORIZED: events.PaymentAuthorized,
+    PaymentStatus.DECLINED: events.PaymentDeclined,
+    PaymentStatus.FAILED: events.PaymentFailed,
+    PaymentStatus.CAPTURED: events.PaymentCaptured,
+    PaymentStatus.VOIDED: events.PaymentVoided,
+    PaymentStatus.REFUNDED: events.PaymentRefunded,
+}
+
+
+def _publish(payment: Payment) -> None:
+    """The event of the payment's (new) status, carrying the whole payment."""
+    publish(
+        _EVENTS[payment.status](
+            payment_id=payment.id,
+            order_id=payment.order_id,
+            user_id=payment.user_id,
+            amount=payment.amount,
+            currency=payment.currency,
+            status=cast("events.PaymentStatus", payment.status),  # a PaymentStatus value
+            card_last4=payment.card_last4,
+            decline_reason=payment.decline_reason,
+            provider_reference=payment.provider_reference,
+            aggregate_version=payment.version,
+        )
+    )
 
 
 def _check_input(*, amount: Decimal, currency: str, idempotency_key: str) -> None:
@@ -116,6 +147,7 @@ def payment_authorize(
                 currency=currency,
                 provider_reference=reference,
             )
+            _publish(payment)
     except IntegrityError:
         # A concurrent call with the same key wrote first: its answer is the answer.
         existing = _by_key(idempotency_key)
@@ -182,7 +214,8 @@ def _transition(payment_id: uuid.UUID, action: Action) -> PaymentView:
             payment_id=str(payment.id),
         )
     payment.status = rule.target
-    payment.save(update_fields=["status", "updated_at"])
+    payment.version += 1
+    payment.save(update_fields=["status", "version", "updated_at"])
     LedgerEntry.objects.create(
         payment=payment,
         kind=rule.kind,
@@ -190,6 +223,7 @@ def _transition(payment_id: uuid.UUID, action: Action) -> PaymentView:
         currency=payment.currency,
         provider_reference=result.reference,
     )
+    _publish(payment)
     return payment_view(payment)
 
 

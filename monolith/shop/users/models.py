@@ -22,6 +22,7 @@ class User(AbstractBaseUser):
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1)  # bumped on every change: UserUpdated
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

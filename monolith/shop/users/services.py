@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from contracts.events import UserRegistered, UserUpdated
+from eventbus.outbox import publish
 from shop.common.auth import Principal
 
 from . import tokens
@@ -28,6 +30,36 @@ __all__ = [
     "user_logout",
     "user_register",
 ]
+
+
+def _publish_registered(user: User) -> None:
+    publish(
+        UserRegistered(
+            user_id=user.pk,
+            email=user.email,
+            name=user.name,
+            phone=user.phone,
+            is_staff=user.is_staff,
+            is_active=user.is_active,
+            date_joined=user.date_joined,
+            aggregate_version=user.version,
+        )
+    )
+
+
+def _publish_updated(user: User) -> None:
+    publish(
+        UserUpdated(
+            user_id=user.pk,
+            email=user.email,
+            name=user.name,
+            phone=user.phone,
+            is_staff=user.is_staff,
+            is_active=user.is_active,
+            date_joined=user.date_joined,
+            aggregate_version=user.version,
+        )
+    )
 
 
 def _at(epoch: int) -> datetime:
@@ -57,9 +89,11 @@ def user_register(*, email: str, password: str, name: str = "") -> User:
         raise ValidationError({"password": exc.messages}) from exc
     try:
         with transaction.atomic():
-            return User.objects.create_user(email=email, password=password, name=name)
+            user = User.objects.create_user(email=email, password=password, name=name)
     except IntegrityError as exc:  # a concurrent registration won the race
         raise EmailTaken(f"{email} is already registered.", field="email") from exc
+    _publish_registered(user)
+    return user
 
 
 def user_login(*, email: str, password: str) -> TokenPair:
@@ -136,7 +170,9 @@ def profile_update(*, user_id: int, name: str | None = None, phone: str | None =
         user.name = name
     if phone is not None:
         user.phone = phone
-    user.save(update_fields=["name", "phone"])
+    user.version += 1
+    user.save(update_fields=["name", "phone", "version"])
+    _publish_updated(user)
     return user
 
 
@@ -144,9 +180,14 @@ def profile_update(*, user_id: int, name: str | None = None, phone: str | None =
 def staff_ensure(*, email: str, password: str, name: str = "Staff") -> User:
     """Create (or reset) a staff account. Idempotent: used by ``seed`` and the test fixtures."""
     email = email.strip().lower()
-    user = User.objects.filter(email=email).first() or User(email=email, name=name)
+    existing = User.objects.select_for_update().filter(email=email).first()
+    user = existing or User(email=email, name=name)
+    if existing is not None:
+        user.version += 1
     user.is_staff = True
     user.is_active = True
     user.set_password(password)
     user.save()
+    # A new account is registered; an existing one had its status (or password) reset.
+    (_publish_updated if existing is not None else _publish_registered)(user)
     return user
