@@ -25,13 +25,13 @@ test: install lint typecheck test-sqlite test-postgres   ## (2) everything CI ru
 
 test-sqlite: install
 	@mkdir -p reports
-	KIT_DB=sqlite $(PYTEST) -m "not postgres" --junitxml=reports/sqlite.xml
+	KIT_DB=sqlite $(PYTEST) -m "not postgres" --junitxml=reports/sqlite.xml --behaviour-summary reports/behaviour-sqlite.md
 
 # The PostgreSQL pass runs what touches a database (the monolith, the event backbone, the
 # behaviour suite against a PostgreSQL-backed monolith), then every test marked `postgres`.
 test-postgres: install
 	@mkdir -p reports
-	KIT_DB=postgres $(PYTEST) monolith migrations tests/behaviour --junitxml=reports/postgres.xml
+	KIT_DB=postgres $(PYTEST) monolith migrations tests/behaviour --junitxml=reports/postgres.xml --behaviour-summary reports/behaviour-postgres.md
 	KIT_DB=postgres $(PYTEST) -m postgres tests strangler-proxy contracts --junitxml=reports/postgres-marked.xml
 
 lint: install

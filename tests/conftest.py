@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +19,11 @@ from stages.processes import DEFAULT_STAFF_EMAIL, DEFAULT_STAFF_PASSWORD
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("kit", "strangler kit behaviour suite")
+    group.addoption(
+        "--behaviour-summary",
+        default=None,
+        help="write a per-behaviour table (context, test, outcome, seconds) to this file",
+    )
     group.addoption(
         "--target",
         default=os.environ.get("KIT_TARGET", ""),
@@ -56,3 +63,48 @@ def kit_options(pytestconfig: pytest.Config) -> KitOptions:
         staff_password=str(pytestconfig.getoption("staff_password") or DEFAULT_STAFF_PASSWORD),
         db=str(pytestconfig.getoption("db")),
     )
+
+
+# --- a readable per-behaviour summary, beside the JUnit XML --------------------------------
+# `--behaviour-summary reports/<target>.md` writes one line per behaviour test (context, test,
+# outcome, seconds), sorted, so the files of two targets diff side by side.
+
+_CONTEXTS = ("users", "catalog", "cart", "orders", "payments", "notifications")
+_RESULTS: dict[str, tuple[str, str, float]] = {}  # nodeid -> (context, outcome, seconds)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if "tests/behaviour/" not in report.nodeid:
+        return
+    if report.when != "call" and report.passed:
+        return  # setup/teardown that passed says nothing about the behaviour
+    context = next((k for k in _CONTEXTS if k in report.keywords), "other")
+    outcome = "passed" if report.passed else ("skipped" if report.skipped else "failed")
+    if outcome != "passed" or report.nodeid not in _RESULTS:
+        _RESULTS[report.nodeid] = (context, outcome, report.duration)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if not _RESULTS:
+        return
+    counts: dict[str, dict[str, int]] = {}
+    for context, outcome, _ in _RESULTS.values():
+        counts.setdefault(context, {}).setdefault(outcome, 0)
+        counts[context][outcome] += 1
+    terminalreporter.write_sep("-", "behaviour suite by context")
+    for context in sorted(counts):
+        line = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts[context].items()))
+        terminalreporter.write_line(f"{context:>14}: {line}")
+    path = config.getoption("behaviour_summary")
+    if path:
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        rows = [
+            f"| {ctx} | `{nodeid.split('::', 1)[1]}` | {outcome} | {secs:.2f} |"
+            for nodeid, (ctx, outcome, secs) in sorted(
+                _RESULTS.items(), key=lambda item: (item[1][0], item[0])
+            )
+        ]
+        header = "| context | behaviour | outcome | seconds |\n| --- | --- | --- | --- |\n"
+        out.write_text(header + "\n".join(rows) + "\n")
+        terminalreporter.write_line(f"behaviour summary written to {out}")
