@@ -32,24 +32,10 @@ __all__ = [
 ]
 
 
-def _publish_registered(user: User) -> None:
+def _publish(event: type[UserRegistered] | type[UserUpdated], user: User) -> None:
+    """Both user events carry the whole account: one builder for the two."""
     publish(
-        UserRegistered(
-            user_id=user.pk,
-            email=user.email,
-            name=user.name,
-            phone=user.phone,
-            is_staff=user.is_staff,
-            is_active=user.is_active,
-            date_joined=user.date_joined,
-            aggregate_version=user.version,
-        )
-    )
-
-
-def _publish_updated(user: User) -> None:
-    publish(
-        UserUpdated(
+        event(
             user_id=user.pk,
             email=user.email,
             name=user.name,
@@ -92,7 +78,7 @@ def user_register(*, email: str, password: str, name: str = "") -> User:
             user = User.objects.create_user(email=email, password=password, name=name)
     except IntegrityError as exc:  # a concurrent registration won the race
         raise EmailTaken(f"{email} is already registered.", field="email") from exc
-    _publish_registered(user)
+    _publish(UserRegistered, user)
     return user
 
 
@@ -172,7 +158,7 @@ def profile_update(*, user_id: int, name: str | None = None, phone: str | None =
         user.phone = phone
     user.version += 1
     user.save(update_fields=["name", "phone", "version"])
-    _publish_updated(user)
+    _publish(UserUpdated, user)
     return user
 
 
@@ -189,5 +175,5 @@ def staff_ensure(*, email: str, password: str, name: str = "Staff") -> User:
     user.set_password(password)
     user.save()
     # A new account is registered; an existing one had its status (or password) reset.
-    (_publish_updated if existing is not None else _publish_registered)(user)
+    _publish(UserUpdated if existing is not None else UserRegistered, user)
     return user
