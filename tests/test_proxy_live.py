@@ -182,7 +182,9 @@ def test_flipping_a_route_under_load_loses_nothing_and_mixes_no_generations(stac
     flips = []
     for mode in ("service", "monolith", "service", "monolith", "service", "monolith"):
         time.sleep(0.4)
-        flips.append(stack.set("catalog", mode, why="flip under load")["change"])
+        flipped = stack.set("catalog", mode, why="flip under load")
+        assert flipped["changed"], f"flip to {mode} was a no-op: {flipped['change']}"
+        flips.append(flipped["change"])
     time.sleep(0.4)
     stop.set()
     for thread in threads:

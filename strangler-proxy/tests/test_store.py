@@ -167,6 +167,25 @@ def test_editing_the_routes_file_records_a_generation_and_bad_edits_are_refused(
     assert table.generation == 2
 
 
+def test_a_stale_copy_of_the_table_on_disk_is_not_taken_for_an_edit(tmp_path: Path) -> None:
+    # Two flips inside one poll: the file the sync sees is the store's own copy of the first
+    # flip. Applying it as an edit would silently undo the second flip.
+    store = _file_store(tmp_path)
+    path = tmp_path / "routes.yaml"
+    sync = RoutesFileSync(store, path)
+    store.set_mode("catalog", "service", who="ana")
+    stale = path.read_text()
+    store.set_mode("catalog", "monolith", who="ana")
+
+    _write(path, stale)
+    sync.step()
+
+    assert [c.generation for c in store.history()] == [3, 2, 1]
+    table = store.current()
+    assert table is not None
+    assert table.route("catalog").mode is Mode.MONOLITH
+
+
 def _write(path: Path, text: str) -> None:
     path.write_text(text)
     stamp = time.time_ns() + 1_000_000_000

@@ -11,6 +11,7 @@ RoutesFileSync (the supervisor) turns saved edits of the routes file into genera
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,8 @@ from pathlib import Path
 from .accesslog import event
 from .store import Store, write_routes_file
 from .table import RouteTable, TableError, load_text, parse_data
+
+_MIRROR_HEADER = re.compile(r"^# strangler proxy route table, generation (\d+) ")
 
 
 class TableWatcher(threading.Thread):
@@ -112,15 +115,33 @@ class RoutesFileSync(threading.Thread):
                     write_routes_file(self.path, table)
                 self._mtime = self._stat()
 
+    def _is_mirror(self, text: str, data: object) -> bool:
+        """True when the file is the store's own copy of a generation, not a person's edit.
+
+        The store rewrites the file after every change. Without this check a copy read just
+        before a newer change (two flips inside one poll) would be "applied" as an edit and
+        silently undo the newer change."""
+        match = _MIRROR_HEADER.match(text)
+        if match is None:
+            return False
+        written = self.store.get(int(match.group(1)))
+        if written is None or not isinstance(data, dict):
+            return False
+        on_disk = parse_data(data, source=str(self.path), upstream_urls=self.store.upstream_urls)
+        return self.store.parse(written).same_routes(on_disk)
+
     def _apply_edit(self) -> None:
         try:
-            data = load_text(self.path.read_text(), source=str(self.path))
+            text = self.path.read_text()  # once: the file may be replaced between two reads
+            data = load_text(text, source=str(self.path))
             parse_data(data, source=str(self.path), upstream_urls=self.store.upstream_urls)
         except TableError as exc:
             self.last_error = str(exc)
             event("routes file refused; the old table stays", level="error", error=str(exc))
             return
         self.last_error = ""
+        if self._is_mirror(text, data):
+            return
         outcome = self.store.replace(data, who="file", why=f"edited {self.path}", action="edit")
         if outcome.changed:
             self._generation = outcome.change.generation
