@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "shop.common",
     "eventbus.outbox",
     "eventbus.inbox",
+    "eventbus.ownership",
     "shop.users",
     "shop.catalog",
     "shop.cart",
