@@ -26,9 +26,11 @@ def test_without_a_row_the_monolith_writes() -> None:
 
 def test_a_frozen_context_has_no_writer_and_a_handover_moves_it() -> None:
     frozen = ownership.set_owner("catalog", "monolith", frozen=True, why="handover")
-    with pytest.raises(ownership.NotWriter, match="being handed over") as refused:
-        with transaction.atomic():
-            ownership.require_writer("catalog", "monolith")
+    with (
+        pytest.raises(ownership.NotWriter, match="being handed over") as refused,
+        transaction.atomic(),
+    ):
+        ownership.require_writer("catalog", "monolith")
     moved = ownership.set_owner("catalog", "service", frozen=False, why="flip")
 
     assert refused.value.state.frozen
