@@ -179,3 +179,136 @@ def monolith_start(cfg: MonolithConfig, *, wait: bool = True) -> Server:
     if wait:
         server.wait_ready()
     return server
+
+
+# --- extracted services -------------------------------------------------------------------------
+
+EXTRACTED_DIR = REPO_DIR / "extracted"
+
+
+@dataclass
+class ServiceConfig:
+    """One extracted service (``extracted/<context>/``): its own database, settings read from
+    ``<CONTEXT>_*`` variables (the same shape as the monolith's ``SHOP_*``)."""
+
+    context: str
+    var_dir: Path
+    database_url: str = ""  # empty: a SQLite file in var_dir
+    host: str = "127.0.0.1"
+    port: int = 0
+    broker_url: str = ""  # empty: the service's default (the embedded broker in var_dir)
+    eventbus_prefix: str = ""
+    jwks_url: str = ""
+    monolith_url: str = ""
+    workers: int = 2
+    threads: int = 8
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.var_dir = Path(self.var_dir)
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir / f'{self.context}.sqlite3'}"
+        if not self.port:
+            self.port = free_port(self.host)
+
+    @property
+    def prefix(self) -> str:
+        return self.context.upper() + "_"
+
+    @property
+    def directory(self) -> Path:
+        return EXTRACTED_DIR / self.context
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def secret(self) -> str:
+        path = self.var_dir / "secret-key"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def env(self) -> dict[str, str]:
+        p = self.prefix
+        env = dict(os.environ)
+        env.pop("DJANGO_SETTINGS_MODULE", None)  # the service's manage.py/wsgi.py set their own
+        values = {
+            "DEBUG": "0",
+            "SECRET_KEY": self.secret(),
+            "VAR_DIR": str(self.var_dir),
+            "DATABASE_URL": self.database_url,
+            "BROKER_URL": self.broker_url,
+            "EVENTBUS_PREFIX": self.eventbus_prefix,
+            "JWKS_URL": self.jwks_url,
+            "MONOLITH_URL": self.monolith_url,
+            "BIND": f"{self.host}:{self.port}",
+            "WORKERS": str(self.workers),
+            "THREADS": str(self.threads),
+        }
+        env.update({p + name: value for name, value in values.items() if value})
+        env["PYTHONUNBUFFERED"] = "1"
+        env.update(self.extra_env)
+        return env
+
+
+def service_manage(cfg: ServiceConfig, *args: str, log: IO[str] | None = None) -> str:
+    """Run ``extracted/<context>/manage.py <args>``; return its output or raise ProcessFailed."""
+    result = subprocess.run(
+        [sys.executable, str(cfg.directory / "manage.py"), *args],
+        env=cfg.env(),
+        cwd=cfg.directory,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if log is not None:
+        log.write(result.stdout + result.stderr)
+    if result.returncode != 0:
+        raise ProcessFailed(
+            f"{cfg.context} manage.py {' '.join(args)} failed ({result.returncode}):\n"
+            f"{result.stdout}{result.stderr}"
+        )
+    return result.stdout
+
+
+def service_prepare(cfg: ServiceConfig) -> None:
+    """Create the service's database schema (its own database: never the monolith's)."""
+    cfg.var_dir.mkdir(parents=True, exist_ok=True)
+    service_manage(cfg, "migrate", "--no-input", "-v", "0")
+
+
+def service_start(cfg: ServiceConfig, *, wait: bool = True) -> Server:
+    """Serve the prepared service with gunicorn (its own gunicorn.conf.py)."""
+    log_path = cfg.var_dir / f"{cfg.context}.log"
+    cfg.var_dir.mkdir(parents=True, exist_ok=True)
+    log = log_path.open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(cfg.directory / "gunicorn.conf.py")],
+        env=cfg.env(),
+        cwd=cfg.directory,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    log.close()
+    server = Server(cfg.context, cfg.base_url, process, log_path)
+    if wait:
+        server.wait_ready()
+    return server
+
+
+def background(
+    name: str, argv: list[str], *, env: dict[str, str], cwd: Path, log_path: Path
+) -> subprocess.Popen[bytes]:
+    """A long-running helper process (relay, consumer) with its output in ``log_path``."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = log_path.open("ab")
+    try:
+        return subprocess.Popen(
+            argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    finally:
+        log.close()
