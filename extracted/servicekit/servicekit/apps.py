@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class ServiceKitConfig(AppConfig):
+    """Installed so that ``manage.py relay`` and ``manage.py consume`` exist in every service."""
+
+    name = "servicekit"
+    label = "servicekit"
+    verbose_name = "service kit"
