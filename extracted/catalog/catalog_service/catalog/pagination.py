@@ -1,0 +1,9 @@
+"""Page-number pagination exactly as the monolith's (``?page=N&page_size=M``, at most 100)."""
+
+from rest_framework.pagination import PageNumberPagination
+
+
+class Pagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
