@@ -92,6 +92,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Events: the embedded broker (a folder, no server) unless a RabbitMQ URL is given.
 BROKER_URL = str(setting("BROKER_URL", default=f"filesystem://{VAR_DIR / 'broker'}"))
+EVENTBUS_PREFIX = setting("EVENTBUS_PREFIX", "")
+# The monolith follows a context's events only while an extracted service writes it (the
+# handlers check ownership); while the monolith writes, its own echoes are skipped.
+EVENTBUS_SUBSCRIPTIONS = {
+    "monolith": [
+        "catalog.product.*",
+        "catalog.variant.*",
+        "catalog.inventory.*",
+        "notifications.notification.sent",
+    ]
+}
+EVENTBUS_HANDLERS = {"monolith": ["shop.catalog.handlers", "shop.notifications.handlers"]}
 
 AUTH_USER_MODEL = "users.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -159,6 +171,16 @@ JWT_REFRESH_TTL_SECONDS = setting_int("JWT_REFRESH_TTL_SECONDS", 14 * 24 * 3600)
 # --- catalog ------------------------------------------------------------------------------
 # Longest a customer may hold stock while paying; checkout may ask for less (hold_seconds).
 CATALOG_RESERVATION_TTL_SECONDS = setting_int("RESERVATION_TTL_SECONDS", 900)
+# Once the catalog service owns catalog, reservations and restocks go to its internal API
+# (shop.catalog.client). Reads that must be fast (cart pricing) stay on the local copy.
+CATALOG_URL = setting("CATALOG_URL", "")
+CATALOG_SERVICE_TOKEN = setting("CATALOG_SERVICE_TOKEN", "")
+CATALOG_CONNECT_TIMEOUT = setting_float("CATALOG_CONNECT_TIMEOUT", 1.0)
+CATALOG_TIMEOUT = setting_float("CATALOG_TIMEOUT", 3.0)  # read/write/pool, per attempt
+CATALOG_RETRIES = setting_int("CATALOG_RETRIES", 3)  # attempts of an idempotent call
+CATALOG_RETRY_BASE = setting_float("CATALOG_RETRY_BASE", 0.1)  # first backoff, doubled, jittered
+CATALOG_BREAKER_FAILURES = setting_int("CATALOG_BREAKER_FAILURES", 5)  # in a row: open
+CATALOG_BREAKER_RESET_SECONDS = setting_float("CATALOG_BREAKER_RESET_SECONDS", 5.0)  # open for
 
 # --- payments -----------------------------------------------------------------------------
 PAYMENTS_PROVIDER = str(

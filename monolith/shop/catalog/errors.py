@@ -1,5 +1,7 @@
 """catalog's business errors. Other contexts import them from ``shop.catalog.services``."""
 
+from typing import Any
+
 from shop.common.errors import DomainError
 
 
@@ -50,3 +52,19 @@ class InvalidInput(DomainError):
     status = 400
     code = "validation_error"
     title = "The request is not valid"
+
+
+class CatalogUnavailable(DomainError):
+    """The catalog service (which owns catalog now) could not be reached, kept failing, or its
+    circuit is open. After a timeout the call's outcome is unknown, so callers only retry what
+    is idempotent; a client may retry the request after ``retry_after`` seconds (sent as the
+    Retry-After header)."""
+
+    status = 503
+    code = "catalog_unavailable"
+    title = "The catalog is unavailable"
+
+    def __init__(self, detail: str = "", *, retry_after: int = 1, **extra: Any) -> None:
+        wait = max(1, retry_after)
+        super().__init__(detail, retry_after=wait, **extra)
+        self.retry_after = wait

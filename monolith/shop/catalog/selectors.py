@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db.models import Exists, F, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from .models import Category, Inventory, Product, Reservation, Variant
+from .writer import remote
 
 __all__ = [
     "ORDERINGS",
@@ -134,6 +135,12 @@ def stock_get(*, sku: str) -> StockView | None:
 
 
 def reservation_get(*, reservation_id: uuid.UUID) -> ReservationView | None:
+    """Reservations live with the catalog writer (reconcile moves them at a flip), so this read
+    follows ownership: the local table, or the catalog service's internal API."""
+    if remote():
+        from . import client  # here: client imports this module's views
+
+        return client.reservation_get(reservation_id=reservation_id)
     reservation = Reservation.objects.prefetch_related("lines").filter(pk=reservation_id).first()
     return None if reservation is None else reservation_view(reservation)
 

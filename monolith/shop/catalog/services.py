@@ -9,6 +9,12 @@ Events go to the outbox in the writing transaction: every inventory change bumps
 ``version`` in the same UPDATE and publishes StockChanged (one per SKU, the new levels);
 product and variant writes publish ProductCreated/ProductUpdated (the whole product) and
 VariantPriceChanged. ``catalog_seed`` publishes nothing.
+
+One writer per context: every write asks ``ownership.require_writer("catalog", "monolith")``
+first, inside its transaction (a frozen or follower monolith refuses: 503 ``not_the_writer``).
+Once the catalog service owns catalog, the calls other contexts make (``stock_reserve``,
+``reservation_commit``, ``reservation_release``, ``stock_restock``) go to its internal API
+through :mod:`shop.catalog.client`, with the same signatures and exceptions.
 """
 
 from __future__ import annotations
@@ -39,7 +45,9 @@ from contracts.events import (
 from eventbus.outbox import publish
 from shop.common.errors import NotFound
 
+from . import client
 from .errors import (
+    CatalogUnavailable,
     InsufficientStock,
     InvalidInput,
     OutOfStock,
@@ -64,8 +72,11 @@ from .selectors import (
     reservation_view,
     stock_view,
 )
+from .writer import is_writer, remote
+from .writer import require as _writer
 
 __all__ = [
+    "CatalogUnavailable",
     "InsufficientStock",
     "InvalidInput",
     "OutOfStock",
@@ -79,6 +90,7 @@ __all__ = [
     "category_create",
     "product_create",
     "product_update",
+    "remote",
     "reservation_commit",
     "reservation_release",
     "reservations_expire",
@@ -183,13 +195,22 @@ def _locked_reservation(reservation_id: uuid.UUID) -> Reservation:
     return reservation
 
 
-@transaction.atomic
 def stock_reserve(
     *, lines: Sequence[tuple[str, int]], owner_ref: str, ttl_seconds: int
 ) -> ReservationView:
     """Hold every line for ``ttl_seconds`` (clamped to 1..CATALOG_RESERVATION_TTL_SECONDS), or
     nothing: the first line that cannot be held raises :class:`OutOfStock` and the transaction
     rolls back. Unknown SKUs and inactive products count as 0 available."""
+    if remote():
+        return client.stock_reserve(lines=lines, owner_ref=owner_ref, ttl_seconds=ttl_seconds)
+    return _stock_reserve(lines=lines, owner_ref=owner_ref, ttl_seconds=ttl_seconds)
+
+
+@transaction.atomic
+def _stock_reserve(
+    *, lines: Sequence[tuple[str, int]], owner_ref: str, ttl_seconds: int
+) -> ReservationView:
+    _writer()
     wanted = _merge(lines)
     if not wanted:
         raise ValueError("nothing to reserve")
@@ -269,7 +290,10 @@ def reservation_commit(*, reservation_id: uuid.UUID) -> ReservationView:
     """active -> committed: the held units are sold (on_hand and reserved both drop).
     Idempotent for a committed reservation. A lapsed or released one raises
     :class:`ReservationExpired` (a lapsed one is released first, and that release is kept)."""
+    if remote():
+        return client.reservation_commit(reservation_id=reservation_id)
     with transaction.atomic():
+        _writer()
         reservation = _locked_reservation(reservation_id)
         now = timezone.now()
         if reservation.status == Status.COMMITTED:
@@ -313,19 +337,34 @@ def reservation_commit(*, reservation_id: uuid.UUID) -> ReservationView:
     )
 
 
-@transaction.atomic
 def reservation_release(*, reservation_id: uuid.UUID, reason: str) -> ReservationView:
     """active -> released (the held units become available again). Idempotent: a released or
     committed reservation is returned unchanged."""
+    if remote():
+        return client.reservation_release(reservation_id=reservation_id, reason=reason)
+    return _reservation_release(reservation_id=reservation_id, reason=reason)
+
+
+@transaction.atomic
+def _reservation_release(*, reservation_id: uuid.UUID, reason: str) -> ReservationView:
+    _writer()
     reservation = _locked_reservation(reservation_id)
     if reservation.status == Status.ACTIVE:
         _release(reservation, reason=reason, now=timezone.now())
     return reservation_view(reservation)
 
 
-@transaction.atomic
 def stock_restock(*, lines: Sequence[tuple[str, int]], reason: str, reference: str) -> None:
     """Units come back on hand (a refunded order). Unknown SKUs are skipped with a warning."""
+    if remote():
+        client.stock_restock(lines=lines, reason=reason, reference=reference)
+        return
+    _stock_restock(lines=lines, reason=reason, reference=reference)
+
+
+@transaction.atomic
+def _stock_restock(*, lines: Sequence[tuple[str, int]], reason: str, reference: str) -> None:
+    _writer()
     wanted = _merge(lines)
     _lock_inventory(wanted)
     now = timezone.now()
@@ -353,7 +392,10 @@ def stock_restock(*, lines: Sequence[tuple[str, int]], reason: str, reference: s
 
 def reservations_expire(*, now: datetime | None = None, limit: int = 1000) -> int:
     """Release every active reservation whose ``expires_at <= now`` (at most ``limit``), each
-    in its own short transaction. Returns how many were released."""
+    in its own short transaction. Returns how many were released. Does nothing while the
+    monolith is not the catalog writer (the writer's own job sweeps its reservations)."""
+    if not is_writer():
+        return 0
     now = now or timezone.now()
     due = list(
         Reservation.objects.filter(status=Status.ACTIVE, expires_at__lte=now)
@@ -363,6 +405,9 @@ def reservations_expire(*, now: datetime | None = None, limit: int = 1000) -> in
     released = 0
     for reservation_id in due:
         with transaction.atomic():
+            if not is_writer():
+                break  # frozen or handed over mid-sweep: stop, nothing half done
+            _writer()
             reservation = (
                 Reservation.objects.select_for_update()
                 .prefetch_related("lines")
@@ -379,6 +424,7 @@ def reservations_expire(*, now: datetime | None = None, limit: int = 1000) -> in
 @transaction.atomic
 def stock_adjust(*, sku: str, delta: int, reason: str) -> StockView:
     """Staff correction of ``on_hand``. Refused (InsufficientStock) below what is reserved."""
+    _writer()
     if delta == 0:
         raise ValidationError({"delta": ["The adjustment must not be zero."]})
     _lock_inventory([sku])
@@ -459,6 +505,7 @@ def _category(slug: str) -> Category:
 
 @transaction.atomic
 def category_create(*, slug: str, name: str) -> Category:
+    _writer()
     if Category.objects.filter(slug=slug).exists():
         raise SlugTaken(f"A category {slug!r} exists.", field="slug")
     try:
@@ -478,6 +525,7 @@ def product_create(
     variants: Sequence[VariantInput],
 ) -> Product:
     """A product with its variants and their inventory (``on_hand`` each)."""
+    _writer()
     if not variants:
         raise InvalidInput("A product needs at least one variant.", field="variants")
     if len({v.currency for v in variants}) > 1:
@@ -550,6 +598,7 @@ def product_update(
     is_active: bool | None = None,
 ) -> Product:
     """Change the given fields (None: unchanged; ``category=""`` removes the category)."""
+    _writer()
     product = Product.objects.select_for_update().filter(slug=slug).first()
     if product is None:
         raise NotFound(f"No product {slug!r}.")
@@ -583,6 +632,7 @@ def variant_update(
     attributes: dict[str, Any] | None = None,
 ) -> Variant:
     """Change the given fields (None: unchanged). Bumps the variant's and its product's version."""
+    _writer()
     variant = Variant.objects.select_for_update().filter(sku=sku).first()
     if variant is None:
         raise NotFound(f"No SKU {sku}.")

@@ -17,6 +17,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from contracts.problems import CONTENT_TYPE, FieldError, Problem, generic
+from eventbus.ownership.services import NotWriter
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +85,38 @@ def _django_detail(exc: DjangoValidationError) -> Any:
     return list(exc.messages)
 
 
+# A handover of a context (design: one writer per context) lasts well under a second.
+NOT_THE_WRITER_RETRY_AFTER = 1
+
+
+def _not_the_writer(exc: NotWriter, instance: str) -> Problem:
+    return Problem(
+        status=503,
+        code="not_the_writer",
+        title="This side does not write that data right now",
+        detail=str(exc),
+        instance=instance,
+        extra={"context": exc.state.context, "retry_after": NOT_THE_WRITER_RETRY_AFTER},
+    )
+
+
+def retry_after(exc: BaseException) -> int | None:
+    """Seconds for the Retry-After header of a temporary refusal, or None."""
+    if isinstance(exc, NotWriter):
+        return NOT_THE_WRITER_RETRY_AFTER
+    if isinstance(exc, drf.Throttled):
+        throttle_wait = getattr(exc, "wait", None)
+        return None if throttle_wait is None else int(throttle_wait) + 1
+    wait = getattr(exc, "retry_after", None) if isinstance(exc, DomainError) else None
+    return wait if isinstance(wait, int) else None
+
+
 def to_problem(exc: BaseException, instance: str = "") -> Problem | None:
     """The problem for a known exception, or None for a bug."""
     if isinstance(exc, DomainError):
         return exc.problem(instance)
+    if isinstance(exc, NotWriter):
+        return _not_the_writer(exc, instance)
     if isinstance(exc, drf.ValidationError | DjangoValidationError):
         detail = exc.detail if isinstance(exc, drf.ValidationError) else _django_detail(exc)
         errors = _field_errors(detail)
@@ -145,9 +174,9 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
     if problem is None:
         return None  # a bug: Django's handler500 answers, and the error is logged
     headers: dict[str, str] = {}
-    wait = getattr(exc, "wait", None) if isinstance(exc, drf.Throttled) else None
+    wait = retry_after(exc)
     if wait is not None:
-        headers["Retry-After"] = str(int(wait) + 1)
+        headers["Retry-After"] = str(wait)
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
     return problem_response(problem, headers)

@@ -1,4 +1,11 @@
-"""notifications' writes. Orders calls :func:`notification_send` inside its transactions."""
+"""notifications' writes. Orders calls :func:`notification_send` inside its transactions.
+
+One writer per context: the monolith records and delivers notifications only while it writes
+``notifications`` (eventbus.ownership); once the notifications service does, the service builds
+them from the order events and the monolith follows its ``NotificationSent`` events
+(:func:`notification_sent_apply`). A notification's id is derived from its fact
+(``contracts.ids.notification_id``), so both sides name it alike and the sink drops a repeat.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +20,18 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from contracts.events import NotificationSent
+from contracts.ids import notification_id
+from eventbus.outbox import publish
+from eventbus.ownership import services as ownership
+from eventbus.ownership.models import Owner
 from shop.users.selectors import user_contact
 
 from . import sink
 from .models import Notification, NotificationKind, NotificationStatus
 from .templates import render
 
-__all__ = ["notification_send", "notifications_redeliver"]
+__all__ = ["notification_send", "notification_sent_apply", "notifications_redeliver"]
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +40,13 @@ log = logging.getLogger(__name__)
 REDELIVER_GRACE = timedelta(seconds=60)
 _REFERENCE_MAX = 64
 _SUBJECT_MAX = 200
+CONTEXT = "notifications"
+ME = Owner.MONOLITH.value
+
+
+def is_writer() -> bool:
+    """Whether the monolith records and delivers notifications right now."""
+    return ownership.is_writer(CONTEXT, ME)
 
 
 def notification_send(
@@ -36,11 +55,17 @@ def notification_send(
     """Record a message about ``reference`` (an order id) and deliver it once the caller's
     transaction commits. The same (user, kind, reference) never notifies twice; nothing is
     sent if the caller's transaction rolls back. Delivery failures are logged, never raised.
+
+    Does nothing while the monolith is not the notifications writer (frozen for a handover, or
+    handed to the service, which builds the message from the order's event).
     """
     if kind not in NotificationKind.values:
         raise ValueError(f"unknown notification kind {kind!r}")
     if not 1 <= len(reference) <= _REFERENCE_MAX:
         raise ValueError(f"reference must be 1 to {_REFERENCE_MAX} characters")
+    if not is_writer():
+        log.debug("not the notifications writer: %s about %s left to the service", kind, reference)
+        return
     contact = user_contact(user_id=user_id)
     if contact is None:
         log.warning("no contact for user %s: %s about %s not recorded", user_id, kind, reference)
@@ -54,6 +79,7 @@ def notification_send(
         # A savepoint: a concurrent duplicate must not break the caller's transaction.
         with transaction.atomic():
             row = Notification.objects.create(
+                id=notification_id(user_id, kind, reference),
                 user_id=user_id,
                 kind=kind,
                 recipient=contact.email,
@@ -95,6 +121,64 @@ def _message(row: Notification) -> dict[str, Any]:
     }
 
 
+def _mark_delivered(row: Notification) -> None:
+    """delivered, and NotificationSent in the same transaction (the service follows it while
+    the monolith writes notifications). Only the first marking publishes."""
+    now = timezone.now()
+    with transaction.atomic():
+        marked = (
+            Notification.objects.filter(pk=row.pk)
+            .exclude(status=NotificationStatus.DELIVERED)
+            .update(status=NotificationStatus.DELIVERED, delivered_at=now)
+        )
+        if marked:
+            publish(
+                NotificationSent(
+                    notification_id=row.id,
+                    user_id=row.user_id,
+                    kind=row.kind,
+                    channel=row.channel,
+                    recipient=row.recipient,
+                    subject=row.subject,
+                    reference=row.reference,
+                    delivered_at=now,
+                    aggregate_version=1,  # a notification is sent once; no later states
+                )
+            )
+
+
+def notification_sent_apply(*, event: NotificationSent) -> bool:
+    """Follower: record the writer's delivered notification here (upsert by id, or by its
+    fact for a row recorded before ids were deterministic). True if a row changed. The body is
+    not in the event; reconcile fills it from the writer's copy."""
+    with transaction.atomic():
+        fact = Q(pk=event.notification_id) | Q(
+            user_id=event.user_id, kind=event.kind, reference=event.reference
+        )
+        row = Notification.objects.select_for_update().filter(fact).first()
+        if row is None:
+            Notification.objects.create(
+                id=event.notification_id,
+                user_id=event.user_id,
+                kind=event.kind,
+                channel=event.channel,
+                recipient=event.recipient,
+                subject=event.subject[:_SUBJECT_MAX],
+                body="",
+                reference=event.reference,
+                status=NotificationStatus.DELIVERED,
+                created_at=event.occurred_at,
+                delivered_at=event.delivered_at,
+            )
+            return True
+        if row.status == NotificationStatus.DELIVERED:
+            return False
+        Notification.objects.filter(pk=row.pk).update(
+            status=NotificationStatus.DELIVERED, delivered_at=event.delivered_at
+        )
+        return True
+
+
 def _deliver(notification_id: uuid.UUID) -> bool:
     """Write one message to the sink and mark it delivered. At-least-once; never raises."""
     try:
@@ -113,9 +197,7 @@ def _deliver(notification_id: uuid.UUID) -> bool:
                 status=NotificationStatus.FAILED
             )
             return False
-        Notification.objects.filter(pk=row.pk).exclude(status=NotificationStatus.DELIVERED).update(
-            status=NotificationStatus.DELIVERED, delivered_at=timezone.now()
-        )
+        _mark_delivered(row)
         return True
     except Exception:  # the database itself failed: the periodic job will retry
         log.exception("recording delivery of notification %s failed", notification_id)

@@ -31,6 +31,7 @@ from contracts.events import (
 )
 from contracts.events import OrderLine as OrderLineState
 from eventbus.outbox import publish
+from eventbus.ownership.services import NotWriter
 from shop.cart import selectors as cart_selectors
 from shop.cart import services as cart_services
 from shop.catalog import selectors as catalog_selectors
@@ -218,8 +219,12 @@ def _commit_and_capture(order: Order, payment: payment_services.PaymentView) -> 
 
     "ok"; "lapsed" when the catalog finds the hold gone; "capture_failed" when the provider
     refuses the capture. Stock goes first: the capture is the one step a rollback cannot undo.
+
+    When the catalog service owns catalog, the commit happened over HTTP and the savepoint
+    cannot undo it: a refused capture puts the units back with a restock instead.
     """
     assert order.reservation_id is not None
+    remote = catalog_services.remote()
     try:
         # A savepoint: a refusal rolls back the stock commit and leaves the caller's
         # transaction usable.
@@ -230,6 +235,12 @@ def _commit_and_capture(order: Order, payment: payment_services.PaymentView) -> 
         return "lapsed"
     except payment_services.PaymentProviderError:
         log.warning("capture of payment %s failed (order %s)", payment.id, order.id, exc_info=True)
+        if remote:
+            catalog_services.stock_restock(
+                lines=[(line.sku, line.quantity) for line in order.lines.order_by("id")],
+                reason="capture_failed",
+                reference=f"order:{order.id}",
+            )
         return "capture_failed"
     return "ok"
 
@@ -243,12 +254,20 @@ def _settle(*, order_id: UUID, payment: payment_services.PaymentView, from_check
     failure: DomainError | None = None
     with transaction.atomic():
         order = _lock(order_id)
-        if order.status != S.PENDING_PAYMENT:
-            outcome = "illegal"
-        elif _hold_lapsed(order):
-            outcome = "lapsed"
-        else:
-            outcome = _commit_and_capture(order, payment)
+        try:
+            if order.status != S.PENDING_PAYMENT:
+                outcome = "illegal"
+            elif _hold_lapsed(order):
+                outcome = "lapsed"
+            else:
+                outcome = _commit_and_capture(order, payment)
+        except catalog_services.CatalogUnavailable as exc:
+            # The catalog service (owner of catalog) did not answer: nothing was captured.
+            # Void, keep the order pending_payment, and let the customer pay again later.
+            outcome, failure = "catalog_unavailable", exc
+        except NotWriter as exc:  # catalog is frozen for a handover (under a second)
+            outcome = "catalog_unavailable"
+            failure = catalog_services.CatalogUnavailable(str(exc), retry_after=1)
         if outcome == "ok":
             order.payment_id = payment.id
             _transition(order, S.PAID, "payment_captured")
@@ -257,7 +276,9 @@ def _settle(*, order_id: UUID, payment: payment_services.PaymentView, from_check
                 cart_services.cart_clear(user_id=order.user_id, reason="checked_out")
         else:
             _void(payment.id)
-            if outcome == "illegal":
+            if outcome == "catalog_unavailable":
+                pass  # failure is set: raised after the commit (503, Retry-After)
+            elif outcome == "illegal":
                 # Cancelled, expired or paid by another attempt while this one was away.
                 failure = illegal(order.status, S.PAID)
             elif outcome == "lapsed":
