@@ -1,14 +1,15 @@
 """``strangler``: the kit's one command-line tool.
 
-    strangler demo    set up the monolith with demo data, serve it, walk a customer through it
-    strangler up      serve the monolith (and, as the kit grows, every process) until Ctrl+C
+    strangler demo    the walkthrough: start everything, then every stage planned, applied,
+                      verified (parity + behaviour suite), rolled back and re-applied; one table
+    strangler up      run every process (monolith, services, relays, consumers, proxy) until Ctrl+C
+    strangler stage   status | plan N | apply N | verify N | rollback N
 
 Every failure prints what went wrong and what to do next.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import time
@@ -19,19 +20,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .cli_data import backfill_command, reconcile_command, verify_command
 from .cli_events import consume_command, events_app, relay_command
 from .cli_routes import proxy_command, routes_app
+from .cli_stage import stage_app
 from .compare import compare_command
-from .journey import Journey, StepFailed
-from .processes import (
-    REPO_DIR,
-    MonolithConfig,
-    ProcessFailed,
-    Server,
-    free_port,
-    monolith_prepare,
-    monolith_start,
-)
+from .journey import StepFailed
+from .localstack import LocalStack, start_stack
+from .plan import load_plan
+from .processes import REPO_DIR, ProcessFailed, free_port
+from .runner import GateFailed, StageRefused
+from .walkthrough import Walkthrough
 
 app = typer.Typer(
     help="The strangler kit: run the monolith, and (stage by stage) take it apart.",
@@ -63,23 +62,21 @@ def _port(requested: int) -> int:
     return requested
 
 
-def _start(var_dir: Path, port: int, products: int, fresh: bool) -> tuple[MonolithConfig, Server]:
-    if fresh and var_dir.exists():
-        shutil.rmtree(var_dir)
-    cfg = MonolithConfig(var_dir=var_dir, port=_port(port))
+def _start_stack(var_dir: Path, port: int, products: int, db: str) -> LocalStack:
+    if var_dir.exists():
+        shutil.rmtree(var_dir)  # every run starts from empty databases and queues
     with console.status(
-        f"preparing the monolith in {var_dir} (migrate, keys, {products} products)"
+        f"starting the kit in {var_dir}: monolith ({products} products), services, relays, "
+        "consumers, proxy"
     ):
         started = time.perf_counter()
-        monolith_prepare(cfg, seed_products=products)
-        console.print(f"prepared in {time.perf_counter() - started:.1f}s")
-    with console.status("starting the monolith (gunicorn, threaded workers)"):
-        server = monolith_start(cfg)
-    return cfg, server
+        stack = start_stack(var_dir, db=db, products=products, proxy_port=_port(port))
+    console.print(f"started in {time.perf_counter() - started:.1f}s")
+    return stack
 
 
-def _serve_until_interrupted(server: Server) -> None:
-    console.print("[bold]Ctrl+C stops it.[/bold]")
+def _serve_until_interrupted(stack: LocalStack) -> None:
+    console.print("[bold]Ctrl+C stops everything.[/bold]")
     stop = False
 
     def _handler(signum: int, frame: object) -> None:
@@ -88,22 +85,32 @@ def _serve_until_interrupted(server: Server) -> None:
 
     signal.signal(signal.SIGINT, _handler)
     signal.signal(signal.SIGTERM, _handler)
-    while not stop and server.process.poll() is None:
-        time.sleep(0.2)
-    if server.process.poll() is not None:
-        console.print(f"[red]the monolith exited; its log: {server.log_path}[/red]")
-        console.print(server.log_tail())
-        raise typer.Exit(1)
+    while not stop:
+        try:
+            stack.check()
+        except ProcessFailed as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from None
+        time.sleep(0.5)
 
 
-def _print_urls(cfg: MonolithConfig) -> None:
-    url = cfg.base_url
-    console.print(f"\nThe monolith answers on [bold]{url}[/bold]")
+def _print_urls(stack: LocalStack) -> None:
+    info = stack.info
+    url = info.proxy_url
+    console.print(f"\nThe shop answers through the strangler proxy on [bold]{url}[/bold]")
     console.print(f"  products:  curl '{url}/api/catalog/products?page_size=3'")
-    console.print(f"  schema:    {url}/api/schema/")
-    console.print(f"  health:    {url}/health/ready")
-    console.print(f"  staff:     {cfg.staff_email} / {cfg.staff_password}")
-    console.print(f"  logs:      {cfg.var_dir / 'monolith.log'}\n")
+    console.print(f"  routes:    strangler routes list --admin-url {info.admin_url}")
+    console.print(f"  stages:    strangler stage status --stack {stack.stack_file}")
+    console.print(f"  monolith:  {info.monolith.url}   (schema: {info.monolith.url}/api/schema/)")
+    for name, side in info.services.items():
+        console.print(f"  {name + ':':<10} {side.url}   (metrics: {side.url}/metrics)")
+    console.print(f"  staff:     {info.staff_email} / {info.staff_password}")
+    console.print(f"  logs:      {stack.var_dir / 'logs'} and each side's folder\n")
+
+
+DB = Annotated[
+    str, typer.Option(envvar="KIT_DB", help="sqlite (embedded) or postgres (+ RabbitMQ)")
+]
 
 
 @app.command()
@@ -111,34 +118,42 @@ def demo(
     var_dir: VarDir = REPO_DIR / ".kit" / "demo",
     port: Port = 8000,
     products: Annotated[int, typer.Option(help="demo products to seed")] = 2000,
-    fresh: Annotated[bool, typer.Option(help="start from empty databases")] = False,
-    once: Annotated[bool, typer.Option(help="stop after the journey instead of serving")] = False,
+    db: DB = "sqlite",
+    suite: Annotated[
+        bool, typer.Option(help="run the behaviour suite through the proxy at every verify")
+    ] = True,
+    keep: Annotated[bool, typer.Option(help="keep everything running afterwards")] = False,
 ) -> None:
-    """Set up the monolith with demo data, walk a customer through it, then keep serving."""
+    """The walkthrough: every stage planned, applied, verified, rolled back and re-applied."""
     try:
-        cfg, server = _start(var_dir, port, products, fresh)
+        stack = _start_stack(var_dir, port, products, db)
     except ProcessFailed as exc:
-        console.print(f"[red]could not start the monolith:[/red] {exc}")
-        console.print("Try `strangler demo --fresh`, or read the log named above.")
+        console.print(f"[red]could not start the kit:[/red] {exc}")
         raise typer.Exit(1) from exc
     try:
+        walk = Walkthrough(stack, load_plan(), say=console.print, suite=suite)
         try:
-            steps = Journey(cfg.base_url).run()
-        except StepFailed as exc:
-            console.print(f"[red]journey failed:[/red] {exc}")
-            console.print(f"The monolith's log: {server.log_path}")
+            rows = walk.run()
+        except (StepFailed, GateFailed, StageRefused, ProcessFailed) as exc:
+            console.print(f"[red]the walkthrough stopped:[/red] {exc}")
+            console.print(f"logs: {stack.var_dir / 'logs'}")
             raise typer.Exit(1) from exc
-        table = Table(title="A customer's journey through the monolith")
-        for column in ("step", "status", "ms", "what came back"):
+        table = Table(title="The migration, rehearsed")
+        for column in ("stage", "step", "gates", "parity", "behaviour suite", "s"):
             table.add_column(column)
-        for step in steps:
-            table.add_row(step.name, str(step.status), f"{step.millis:.0f}", step.note)
+        for row in rows:
+            mark = "" if row.ok else "[red]FAILED[/red] "
+            table.add_row(
+                row.stage, mark + row.step, row.gates, row.parity, row.suite, f"{row.seconds:.1f}"
+            )
         console.print(table)
-        _print_urls(cfg)
-        if not once:
-            _serve_until_interrupted(server)
+        _print_urls(stack)
+        if not walk.ok:
+            raise typer.Exit(1)
+        if keep:
+            _serve_until_interrupted(stack)
     finally:
-        server.stop()
+        stack.stop()
 
 
 @app.command()
@@ -146,71 +161,33 @@ def up(
     var_dir: VarDir = REPO_DIR / ".kit" / "demo",
     port: Port = 8000,
     products: Annotated[int, typer.Option(help="demo products to seed")] = 2000,
-    detach: Annotated[
-        bool, typer.Option(help="leave it running; `strangler down` stops it")
-    ] = False,
+    db: DB = "sqlite",
 ) -> None:
-    """Serve the monolith with demo data until Ctrl+C (or, with --detach, until `down`)."""
-    pid_file = var_dir / "monolith.pid"
-    if detach and _running_pid(pid_file):
-        console.print(
-            f"[red]already running (pid {_running_pid(pid_file)}); `strangler down` first[/red]"
-        )
-        raise typer.Exit(1)
+    """Run every process (stage 0: the monolith writes everything) until Ctrl+C; then explore
+    with `strangler stage ...` and `strangler routes ...` from another terminal."""
     try:
-        cfg, server = _start(var_dir, port, products, fresh=False)
+        stack = _start_stack(var_dir, port, products, db)
     except ProcessFailed as exc:
-        console.print(f"[red]could not start the monolith:[/red] {exc}")
+        console.print(f"[red]could not start the kit:[/red] {exc}")
         raise typer.Exit(1) from exc
-    _print_urls(cfg)
-    if detach:
-        pid_file.write_text(str(server.process.pid))
-        console.print(
-            f"running in the background (pid {server.process.pid}); `strangler down` stops it"
-        )
-        return
     try:
-        _serve_until_interrupted(server)
+        _print_urls(stack)
+        _serve_until_interrupted(stack)
     finally:
-        server.stop()
-
-
-def _running_pid(pid_file: Path) -> int | None:
-    try:
-        pid = int(pid_file.read_text())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return None
-    return pid
-
-
-@app.command()
-def down(var_dir: VarDir = REPO_DIR / ".kit" / "demo") -> None:
-    """Stop what `strangler up --detach` started."""
-    pid_file = var_dir / "monolith.pid"
-    pid = _running_pid(pid_file)
-    if pid is None:
-        console.print("nothing is running")
-        pid_file.unlink(missing_ok=True)
-        return
-    os.kill(pid, signal.SIGTERM)
-    for _ in range(100):
-        if _running_pid(pid_file) is None:
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(pid, signal.SIGKILL)
-    pid_file.unlink(missing_ok=True)
-    console.print(f"stopped the monolith (pid {pid})")
+        stack.stop()
 
 
 # Each concern's verbs live in its own module; this file only assembles them.
 app.command("compare")(compare_command)
 app.add_typer(routes_app, name="routes")
+app.add_typer(stage_app, name="stage")
 app.command("proxy")(proxy_command)
 app.add_typer(events_app)
 app.command("relay")(relay_command)
 app.command("consume")(consume_command)
+app.command("backfill")(backfill_command)
+app.command("verify")(verify_command)
+app.command("reconcile")(reconcile_command)
 
 
 if __name__ == "__main__":

@@ -105,7 +105,7 @@ def row_diffs(
     return diffs
 
 
-def _rows(table: Table, bounds: tuple[Any, Any], side: Side) -> Rows:
+def rows_of(table: Table, bounds: tuple[Any, Any], side: Side) -> Rows:
     return side.rows(table, bounds)
 
 
@@ -131,7 +131,7 @@ def compare_table(
             )
         )
         if len(result.samples) < samples:
-            rows_a, rows_b = pair.both(functools.partial(_rows, table, chunks.bounds(chunk)))
+            rows_a, rows_b = pair.both(functools.partial(rows_of, table, chunks.bounds(chunk)))
             found = row_diffs(table.others, rows_a, rows_b)
             result.samples.extend(found[: samples - len(result.samples)])
     return result, chunks, bad
