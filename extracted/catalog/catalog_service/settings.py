@@ -29,7 +29,11 @@ globals().update(
 CATALOG_SERVICE_TOKEN = _env.text("SERVICE_TOKEN", "")
 CATALOG_RESERVATION_TTL_SECONDS = _env.integer("RESERVATION_TTL_SECONDS", 900)
 
-# TEMP until servicekit's request-id log filter imports lazily (it pulls models in before
-# the app registry is ready).
-LOGGING["filters"] = {}  # type: ignore[name-defined]  # noqa: F821
-LOGGING["handlers"]["console"]["filters"] = []  # type: ignore[name-defined]  # noqa: F821
+
+# TEMPORARY, until servicekit's RequestIdLogFilter can be imported before the app registry is
+# ready (servicekit.middleware imports eventbus.ownership's models at import time, and Django
+# configures logging before it loads apps): without the filter the log lines lack the request id.
+LOGGING = globals()["LOGGING"]
+LOGGING["filters"] = {}
+LOGGING["handlers"]["console"]["filters"] = []
+LOGGING["formatters"]["plain"]["format"] = "%(asctime)s %(levelname)s catalog %(name)s %(message)s"
