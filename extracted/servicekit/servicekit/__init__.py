@@ -5,7 +5,7 @@
     auth.py        JWT verification through the users JWKS (cached, refetched on an unknown
                    kid); the DRF authentication class; Principal, IsStaff
     errors.py      problem+json for every error (contracts.problems), NotWriter -> 503
-    middleware.py  request id (and its logging filter), body-size guard, request metrics
+    middleware.py  request id, body-size guard, request metrics (logs.py: id in log lines)
     health.py      /health/live, /health/ready (database + broker)
     metrics.py     /metrics (Prometheus text; multi-process under gunicorn)
     urls.py        kit_urls(): health, metrics and /api/schema for a service's ROOT_URLCONF

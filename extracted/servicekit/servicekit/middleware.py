@@ -4,8 +4,6 @@ request is counted (by route pattern, not raw path: ids in paths would explode t
 
 from __future__ import annotations
 
-import contextvars
-import logging
 import re
 import time
 import uuid
@@ -18,17 +16,17 @@ from contracts.problems import generic
 
 from . import metrics
 from .errors import problem_http_response
+from .logs import current_request_id
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
 
 class RequestIdMiddleware:
     """Keep the caller's ``X-Request-Id`` when it is sane (the proxy sets one), else make one;
-    the id is in every log line of the request (:class:`RequestIdLogFilter`)."""
+    the id is in every log line of the request (:class:`servicekit.logs.RequestIdLogFilter`)."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -44,14 +42,6 @@ class RequestIdMiddleware:
             current_request_id.reset(token)
         response[REQUEST_ID_HEADER] = request_id
         return response
-
-
-class RequestIdLogFilter(logging.Filter):
-    """Adds ``record.request_id`` ("-" outside a request) for the log format."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_request_id.get()
-        return True
 
 
 class BodySizeLimitMiddleware:

@@ -169,7 +169,7 @@ def service_settings(
         "LOGGING": {
             "version": 1,
             "disable_existing_loggers": False,
-            "filters": {"request_id": {"()": "servicekit.middleware.RequestIdLogFilter"}},
+            "filters": {"request_id": {"()": "servicekit.logs.RequestIdLogFilter"}},
             "formatters": {
                 "plain": {
                     "format": f"%(asctime)s %(levelname)s {context} %(name)s "
