@@ -26,7 +26,8 @@ from .cli_routes import proxy_command, routes_app
 from .cli_stage import stage_app
 from .compare import compare_command
 from .journey import StepFailed
-from .localstack import LocalStack, start_stack
+from .localstack import LocalStack, start_stack, stop_detached
+from .localstack import detach as detach_stack
 from .plan import load_plan
 from .processes import REPO_DIR, ProcessFailed, free_port
 from .runner import GateFailed, StageRefused
@@ -162,19 +163,38 @@ def up(
     port: Port = 8000,
     products: Annotated[int, typer.Option(help="demo products to seed")] = 2000,
     db: DB = "sqlite",
+    detach: Annotated[
+        bool, typer.Option(help="leave it running; `strangler down` stops it")
+    ] = False,
 ) -> None:
     """Run every process (stage 0: the monolith writes everything) until Ctrl+C; then explore
     with `strangler stage ...` and `strangler routes ...` from another terminal."""
+    if (var_dir / "pids.json").exists() and stop_detached(var_dir):
+        console.print("stopped the kit that was still running there")
     try:
         stack = _start_stack(var_dir, port, products, db)
     except ProcessFailed as exc:
         console.print(f"[red]could not start the kit:[/red] {exc}")
         raise typer.Exit(1) from exc
+    _print_urls(stack)
+    if detach:
+        detach_stack(stack)
+        console.print("running in the background; `strangler down` stops it")
+        return
     try:
-        _print_urls(stack)
         _serve_until_interrupted(stack)
     finally:
         stack.stop()
+
+
+@app.command()
+def down(var_dir: VarDir = REPO_DIR / ".kit" / "demo") -> None:
+    """Stop what `strangler up --detach` started."""
+    stopped = stop_detached(var_dir)
+    if stopped is None:
+        console.print("nothing is running")
+        return
+    console.print(f"stopped the kit ({stopped} processes)")
 
 
 # Each concern's verbs live in its own module; this file only assembles them.
