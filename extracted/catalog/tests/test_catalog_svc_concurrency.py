@@ -128,3 +128,52 @@ def _lines_of(owner_ref: str) -> list[selectors.ReservationLineView]:
         assert view is not None
         lines.extend(view.lines)
     return lines
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_of_one_reserve_hold_once(tmp_path: Path) -> None:
+    """The monolith's client retried a reserve whose first answer was lost: eight copies of one
+    call at once make one reservation, and every copy answers it."""
+    services.product_create(
+        slug="hot",
+        name="Hot item",
+        variants=[
+            services.VariantInput(
+                sku="HOT-1", name="One", price=Decimal("9.99"), currency="USD", on_hand=5
+            )
+        ],
+    )
+    start = threading.Barrier(8)
+    answers: list[str] = []
+    record = threading.Lock()
+
+    def retry() -> None:
+        try:
+            start.wait(timeout=30)
+            try:
+                view = services.stock_reserve(
+                    lines=[("HOT-1", 2)],
+                    owner_ref="order:1",
+                    ttl_seconds=60,
+                    idempotency_key="checkout-1",
+                )
+                result = str(view.id)
+            except Exception as exc:  # recorded, so that the assertion below shows it
+                result = f"error: {exc!r}"
+            with record:
+                answers.append(result)
+        finally:
+            connection.close()
+
+    with threads_database(tmp_path):
+        threads = [threading.Thread(target=retry) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        stock = in_thread(lambda: selectors.stock_get(sku="HOT-1"))
+        count = in_thread(lambda: Reservation.objects.count())
+
+    assert answers == [str(services.reservation_id_for("checkout-1"))] * 8
+    assert stock == selectors.StockView(sku="HOT-1", on_hand=5, reserved=2, available=3)
+    assert count == 1
