@@ -25,7 +25,7 @@ from .cli_events import consume_command, events_app, relay_command
 from .cli_routes import proxy_command, routes_app
 from .cli_stage import stage_app
 from .compare import compare_command
-from .journey import StepFailed
+from .journey import Step, StepFailed
 from .localstack import LocalStack, start_stack, stop_detached
 from .localstack import detach as detach_stack
 from .plan import load_plan
@@ -109,6 +109,15 @@ def _print_urls(stack: LocalStack) -> None:
     console.print(f"  logs:      {stack.var_dir / 'logs'} and each side's folder\n")
 
 
+def _print_journey(steps: list[Step]) -> None:
+    table = Table(title="A customer's journey through the proxy")
+    for column in ("step", "status", "ms", "what came back"):
+        table.add_column(column)
+    for step in steps:
+        table.add_row(step.name, str(step.status), f"{step.millis:.0f}", step.note)
+    console.print(table)
+
+
 DB = Annotated[
     str, typer.Option(envvar="KIT_DB", help="sqlite (embedded) or postgres (+ RabbitMQ)")
 ]
@@ -123,6 +132,9 @@ def demo(
     suite: Annotated[
         bool, typer.Option(help="run the behaviour suite through the proxy at every verify")
     ] = True,
+    until: Annotated[
+        int | None, typer.Option(help="last stage to walk through (default: every stage)")
+    ] = None,
     keep: Annotated[bool, typer.Option(help="keep everything running afterwards")] = False,
 ) -> None:
     """The walkthrough: every stage planned, applied, verified, rolled back and re-applied."""
@@ -132,9 +144,10 @@ def demo(
         console.print(f"[red]could not start the kit:[/red] {exc}")
         raise typer.Exit(1) from exc
     try:
-        walk = Walkthrough(stack, load_plan(), say=console.print, suite=suite)
+        plan = [s for s in load_plan() if until is None or s.number <= until]
+        walk = Walkthrough(stack, plan, say=console.print, suite=suite)
         try:
-            rows = walk.run()
+            rows = walk.run(on_journey=_print_journey)
         except (StepFailed, GateFailed, StageRefused, ProcessFailed) as exc:
             console.print(f"[red]the walkthrough stopped:[/red] {exc}")
             console.print(f"logs: {stack.var_dir / 'logs'}")

@@ -64,6 +64,13 @@ def default_who() -> str:
 
 def resolve_admin(admin_url: str, token: str, var_dir: Path) -> tuple[str, str]:
     """The admin URL and token: given, from the environment (typer), or the local proxy's."""
+    if not (admin_url and token) and (var_dir / "stack.json").exists():
+        try:  # a kit started by `strangler up`: its stack.json names the proxy
+            stack = json.loads((var_dir / "stack.json").read_text())
+            admin_url = admin_url or str(stack["admin_url"])
+            token = token or str(stack["admin_token"])
+        except (OSError, ValueError, KeyError):
+            pass
     if not admin_url:
         try:
             info = json.loads((var_dir / "proxy.json").read_text())

@@ -30,13 +30,20 @@ stage_app = typer.Typer(
     add_completion=False,
 )
 StackFile = Annotated[
-    Path, typer.Option("--stack", envvar="KIT_STACK", help="the running kit's stack.json")
+    Path | None,
+    typer.Option(
+        "--stack", envvar="KIT_STACK", help="the running kit's stack.json (default: VAR_DIR's)"
+    ),
 ]
-DEFAULT_STACK = REPO_DIR / ".kit" / "demo" / "stack.json"
+VarDir = Annotated[
+    Path, typer.Option(envvar="KIT_VAR_DIR", help="the folder `strangler up` runs the kit in")
+]
+DEFAULT_VAR_DIR = REPO_DIR / ".kit" / "demo"
 Number = Annotated[int, typer.Argument(help="stage number (see `strangler stage status`)")]
 
 
-def _runner(stack_file: Path) -> StageRunner:
+def _runner(stack_file: Path | None, var_dir: Path) -> StageRunner:
+    stack_file = stack_file or var_dir / "stack.json"
     try:
         return StageRunner(StackInfo.load(stack_file), load_plan(), say=console.print)
     except (StackMissing, PlanError) as exc:
@@ -57,9 +64,9 @@ ERRORS = (GateFailed, StageRefused, HandoverFailed, AdminFailed, DataError, Stac
 
 
 @stage_app.command("status")
-def status(stack: StackFile = DEFAULT_STACK) -> None:
+def status(stack: StackFile = None, var_dir: VarDir = DEFAULT_VAR_DIR) -> None:
     """Every stage: applied or not, the routes' modes, who writes in each database."""
-    runner = _runner(stack)
+    runner = _runner(stack, var_dir)
     try:
         states = runner.status()
     except ERRORS as exc:
@@ -84,7 +91,7 @@ def _owner(state: tuple[str, bool] | None) -> str:
 
 
 @stage_app.command("plan")
-def plan(number: Number, stack: StackFile = DEFAULT_STACK) -> None:
+def plan(number: Number) -> None:
     """What stage N changes: routes, data, event flows, gates."""
     try:
         console.print(describe(plan_stage(number)))
@@ -93,9 +100,9 @@ def plan(number: Number, stack: StackFile = DEFAULT_STACK) -> None:
 
 
 @stage_app.command("apply")
-def apply(number: Number, stack: StackFile = DEFAULT_STACK) -> None:
+def apply(number: Number, stack: StackFile = None, var_dir: VarDir = DEFAULT_VAR_DIR) -> None:
     """Backfill -> catch up -> shadow -> gates -> flip. A failed gate stops before the flip."""
-    runner = _runner(stack)
+    runner = _runner(stack, var_dir)
     with Progress(
         TextColumn("      {task.description}"),
         BarColumn(),
@@ -120,13 +127,14 @@ def apply(number: Number, stack: StackFile = DEFAULT_STACK) -> None:
 @stage_app.command("verify")
 def verify(
     number: Number,
-    stack: StackFile = DEFAULT_STACK,
+    stack: StackFile = None,
+    var_dir: VarDir = DEFAULT_VAR_DIR,
     suite: Annotated[
         bool, typer.Option(help="also run the behaviour suite through the proxy")
     ] = True,
 ) -> None:
     """Data parity (writer vs follower) and the behaviour suite through the proxy."""
-    runner = _runner(stack)
+    runner = _runner(stack, var_dir)
     try:
         result = runner.verify(number, suite=suite, suite_args=("-n", "2"))
     except ERRORS as exc:
@@ -137,9 +145,9 @@ def verify(
 
 
 @stage_app.command("rollback")
-def rollback(number: Number, stack: StackFile = DEFAULT_STACK) -> None:
+def rollback(number: Number, stack: StackFile = None, var_dir: VarDir = DEFAULT_VAR_DIR) -> None:
     """Flip stage N back: the monolith writes again, with every write made since the flip."""
-    runner = _runner(stack)
+    runner = _runner(stack, var_dir)
     try:
         runner.rollback(number)
     except ERRORS as exc:

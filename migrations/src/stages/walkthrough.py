@@ -48,10 +48,11 @@ class Walkthrough:
     def ok(self) -> bool:
         return all(row.ok for row in self.rows)
 
-    def run(self) -> list[Row]:
+    def run(self, on_journey: Callable[[list[Step]], None] | None = None) -> list[Row]:
         runner = StageRunner(self.stack.info, self.plan, say=self.say)
-        self.say("\n[bold]A customer's journey through the proxy (stage 0: all monolith)[/bold]")
         self.journey = Journey(self.stack.info.proxy_url).run()
+        if on_journey is not None:
+            on_journey(self.journey)
         for stage in self.plan:
             self.say(f"\n[bold]== stage {stage.number}: {stage.title} ==[/bold]")
             self.say(runner.plan_text(stage.number))
