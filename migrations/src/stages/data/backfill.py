@@ -39,7 +39,9 @@ def backfill(
     started = time.perf_counter()
     labels = (f"the source ({source.label})", f"the target ({target.label})")
     if source.kind == "postgres":
-        with pg_connect(source) as src, pg_connect(target, autocommit=False) as dst:
+        # Autocommit: each ``dst.transaction()`` is then a real transaction that commits with
+        # its chunk (in an implicit outer transaction it would only be a savepoint).
+        with pg_connect(source) as src, pg_connect(target) as dst:
             resolved = resolve_all(
                 tables,
                 [pg_columns(src, s.name) for s in tables],

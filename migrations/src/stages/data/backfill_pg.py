@@ -41,8 +41,12 @@ class _Reader(threading.Thread):
             [*params, self.chunk_rows - 1],
         ).fetchone()
         if row is None:  # the last, shorter chunk: up to the largest key there is now
+            # (ORDER BY DESC, not max(): PostgreSQL has no max(uuid))
             row = self.conn.execute(
-                sql.SQL("SELECT max({}) FROM {} WHERE {}").format(key, name, where), params
+                sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {} DESC LIMIT 1").format(
+                    key, name, where, key
+                ),
+                params,
             ).fetchone()
         return row[0] if row else None
 

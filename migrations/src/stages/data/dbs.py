@@ -65,17 +65,16 @@ def parse_pair(first: str, second: str) -> tuple[Endpoint, Endpoint]:
     return a, b
 
 
-def pg_connect(endpoint: Endpoint, *, autocommit: bool = True) -> psycopg.Connection[tuple]:  # type: ignore[type-arg]
+def pg_connect(endpoint: Endpoint) -> psycopg.Connection[tuple]:  # type: ignore[type-arg]
+    """An autocommit connection: callers open their transactions with ``conn.transaction()``."""
     try:
-        conn = psycopg.connect(endpoint.conninfo, autocommit=autocommit, connect_timeout=10)
+        conn = psycopg.connect(endpoint.conninfo, autocommit=True, connect_timeout=10)
     except psycopg.OperationalError as exc:
         raise DataError(f"cannot connect to {endpoint.label}: {exc}".strip()) from exc
     # Row texts (checksums, samples) must not depend on each session's time zone.
     conn.execute("SET TimeZone = 'UTC'")
     conn.execute("SET DateStyle = 'ISO, YMD'")
     conn.execute("SET extra_float_digits = 1")
-    if not autocommit:
-        conn.commit()
     return conn
 
 

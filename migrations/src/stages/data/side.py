@@ -70,7 +70,7 @@ class PgSide:
         starts = self.conn.execute(
             sql.SQL(
                 "SELECT k FROM (SELECT {} AS k, row_number() OVER (ORDER BY {}) AS n FROM {}) s"
-                " WHERE n % %s = 1 ORDER BY k"
+                " WHERE n %% %s = 1 ORDER BY k"
             ).format(key, key, name),
             [chunk_rows],
         ).fetchall()
