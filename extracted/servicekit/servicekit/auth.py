@@ -66,6 +66,7 @@ class JwksKeys:
         self._keys: dict[str, Any] = {}
         self._fetched_at = 0.0  # monotonic time of the last attempt (failed or not)
         self._loaded_at = 0.0  # ... of the last successful fetch
+        self._forced_at = 0.0  # ... of the last refetch for an unknown kid
         self._lock = threading.Lock()
 
     def __call__(self) -> Mapping[str, Any]:
@@ -76,15 +77,24 @@ class JwksKeys:
         return self._keys
 
     def ensure(self, kid: str) -> None:
-        """Refetch now if ``kid`` is unknown (rate-limited)."""
-        if kid not in self._keys:
-            self._refresh()
-
-    def _refresh(self) -> None:
+        """Refetch now if ``kid`` is unknown: at most once per ``min_refetch_seconds``."""
+        if kid in self._keys:
+            return
+        if not self._loaded_at:
+            self._refresh()  # the first fetch, not a refetch
+            return
         with self._lock:
             now = time.monotonic()
-            if self.fetches and now - self._fetched_at < self.min_refetch_seconds:
-                return  # another thread just did it, or we tried moments ago
+            if self._forced_at and now - self._forced_at < self.min_refetch_seconds:
+                return
+            self._forced_at = now
+        self._refresh(force=True)
+
+    def _refresh(self, *, force: bool = False) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if not force and self.fetches and now - self._fetched_at < self.min_refetch_seconds:
+                return  # another thread just did it, or users failed moments ago
             self._fetched_at = now
             self.fetches += 1
             try:

@@ -1,0 +1,1 @@
+"""The extracted notifications service (Django project + the notifications app)."""
