@@ -64,7 +64,9 @@ def _updated(version: int, name: str, variant: VariantState) -> ProductUpdated:
 
 
 @pytest.mark.usefixtures("follower")
-def test_a_new_product_from_the_service_is_created_with_its_ids_and_versions() -> None:
+def test_a_new_product_from_the_service_is_created_with_its_ids_and_versions(
+    make_product: MakeProduct,
+) -> None:
     Category.objects.create(slug="apparel", name="Apparel")
 
     handlers.product_created(_created())
@@ -82,6 +84,10 @@ def test_a_new_product_from_the_service_is_created_with_its_ids_and_versions() -
     assert (variant.product_id, variant.price, variant.version) == (501, Decimal("12.00"), 1)
     stock = Inventory.objects.get(sku="SVC-M")
     assert (stock.on_hand, stock.reserved, stock.version) == (7, 2, 1)
+
+    # Handed back (a rollback): the monolith's own next product does not reuse id 501.
+    ownership.set_owner("catalog", "monolith", frozen=False, why="test: rollback")
+    assert make_product("own", ("OWN", "1.00", 1)).pk > 501
 
 
 @pytest.mark.usefixtures("follower")
