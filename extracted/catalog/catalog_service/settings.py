@@ -28,12 +28,3 @@ globals().update(
 
 CATALOG_SERVICE_TOKEN = _env.text("SERVICE_TOKEN", "")
 CATALOG_RESERVATION_TTL_SECONDS = _env.integer("RESERVATION_TTL_SECONDS", 900)
-
-
-# TEMPORARY, until servicekit's RequestIdLogFilter can be imported before the app registry is
-# ready (servicekit.middleware imports eventbus.ownership's models at import time, and Django
-# configures logging before it loads apps): without the filter the log lines lack the request id.
-LOGGING = globals()["LOGGING"]
-LOGGING["filters"] = {}
-LOGGING["handlers"]["console"]["filters"] = []
-LOGGING["formatters"]["plain"]["format"] = "%(asctime)s %(levelname)s catalog %(name)s %(message)s"
