@@ -55,7 +55,7 @@ def backfill(
                         ckpt.pg_drop(dst, table.name)
                 report.tables.append(
                     backfill_pg.backfill_table(
-                        source,
+                        src,
                         dst,
                         table,
                         chunk_rows=chunk_rows,

@@ -13,7 +13,7 @@ import psycopg
 from psycopg import sql
 
 from . import checkpoint as ckpt
-from .dbs import Endpoint, Table, pg_connect
+from .dbs import Table
 from .pgcopy import copy_into_table, create_stage, key_range, read_rows, stage_and_upsert
 from .report import Progress, TableBackfill
 
@@ -24,9 +24,11 @@ _DONE = object()
 class _Reader(threading.Thread):
     """Chunks ``(lo, hi, rows)`` in key order, ``lo < key <= hi``, each about ``chunk_rows``."""
 
-    def __init__(self, source: Endpoint, table: Table, start: Any, chunk_rows: int) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[Any], table: Table, start: Any, chunk_rows: int
+    ) -> None:
         super().__init__(name=f"backfill-read-{table.name}", daemon=True)
-        self.conn = pg_connect(source)
+        self.conn = conn  # the caller does not use it until the thread is joined
         self.table, self.start_key, self.chunk_rows = table, start, chunk_rows
         self.chunks: queue.Queue[Any] = queue.Queue(maxsize=2)
         self.stop = threading.Event()
@@ -71,8 +73,6 @@ class _Reader(threading.Thread):
             self._put(_DONE)
         except BaseException as exc:  # handed to the writer, which raises it
             self._put(exc)
-        finally:
-            self.conn.close()
 
 
 def _range_is_empty(conn: psycopg.Connection[Any], table: Table, lo: Any, hi: Any) -> bool:
@@ -125,7 +125,7 @@ def set_sequence(conn: psycopg.Connection[Any], table: Table) -> int | None:
 
 
 def backfill_table(
-    source: Endpoint,
+    source: psycopg.Connection[Any],
     target: psycopg.Connection[Any],
     table: Table,
     *,
@@ -136,13 +136,16 @@ def backfill_table(
     saved = ckpt.pg_load(target, table.name)
     start = saved.last_key if saved else None
     done_rows = saved.rows if saved else 0
-    with pg_connect(source) as counter:
-        row = counter.execute(
-            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table.name))
-        ).fetchone()
+    row = source.execute(
+        sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table.name))
+    ).fetchone()
     result = TableBackfill(table.name, int(row[0]) if row else 0, resumed_from=start)
     result.last_key = start
     result.not_copied_columns = table.only_first
+    # A chunk's commit need not wait for its WAL flush: a server crash can only lose the
+    # latest chunks *with* their checkpoint rows (same transactions), and a rerun copies them
+    # again. The last commit (done=True) waits, so a finished backfill is durable.
+    target.execute("SET synchronous_commit = off")
     with target.transaction():
         create_stage(target, table)
     if progress:
@@ -169,6 +172,7 @@ def backfill_table(
             if progress:
                 progress(table.name, done_rows, max(result.source_rows, done_rows))
         with target.transaction():
+            target.execute("SET LOCAL synchronous_commit = on")
             result.sequence_set_to = set_sequence(target, table)
             ckpt.pg_save(target, table.name, result.last_key, done_rows, run_id, done=True)
     finally:
