@@ -21,5 +21,6 @@ os.environ.setdefault("CATALOG_EVENTBUS_PREFIX", f"catalogtest{os.getpid()}.")
 
 from .settings import *  # noqa: E402, F403
 
-if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": f"test_catalog_{os.getpid()}"}  # noqa: F405
+_db = globals()["DATABASES"]["default"]  # set by service_settings() through globals()
+if _db["ENGINE"] != "django.db.backends.sqlite3":
+    _db["TEST"] = {"NAME": f"test_catalog_{os.getpid()}"}
