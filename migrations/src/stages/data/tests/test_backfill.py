@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from eventbus.tests.harness import need
 from stages.data import TableSpec, backfill, reconcile, verify
 
-from .shop import SIZES, TABLES, Dbs
+from .shop import SIZES, TABLES, Dbs, drop, make
 
 REPO = Path(__file__).resolve().parents[5]
 CHUNK = 1000
@@ -195,3 +198,30 @@ def test_reconcile_repairs_uuid_keyed_rows_and_children_of_missing_parents(dbs: 
         len(by_table["notifications_notification"].inserted) == SIZES["notifications_notification"]
     )
     assert repaired.clean
+
+
+@pytest.mark.postgres
+def test_postgres_sequences_move_past_copied_keys_and_types_may_differ(
+    tmp_path: Path,
+) -> None:
+    need("postgres")
+    dbs, created = make("postgres", tmp_path)
+    try:
+        # A wider type on the target: binary COPY cannot go straight in; the staging path casts.
+        dbs.run(dbs.target, "ALTER TABLE catalog_variant ALTER COLUMN stock TYPE bigint")
+        report = backfill(dbs.source, dbs.target, TABLES, chunk_rows=CHUNK)
+        by_table = {t.table: t for t in report.tables}
+        assert by_table["catalog_variant"].direct_chunks == 0
+        assert by_table["catalog_product"].direct_chunks == by_table["catalog_product"].chunks
+        top = dbs.run(dbs.source, "SELECT max(id) FROM catalog_variant")[0][0]
+        assert by_table["catalog_variant"].sequence_set_to == top
+        new = dbs.run(
+            dbs.target,
+            "INSERT INTO catalog_variant (product_id, sku, price, currency, attributes, "
+            "updated_at) VALUES (1, 'SKU-SERVICE', 1.00, 'EUR', '{}', now()) RETURNING id",
+        )
+        assert new == [(top + 1,)]
+        assert by_table["notifications_notification"].sequence_set_to is None  # uuid key
+        assert verify(dbs.source, dbs.target, TABLES[:2], chunk_rows=CHUNK).clean
+    finally:
+        drop(created)
