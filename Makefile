@@ -26,13 +26,17 @@ test: install lint typecheck test-sqlite test-postgres   ## (2) everything CI ru
 test-sqlite: install
 	@mkdir -p reports
 	KIT_DB=sqlite $(PYTEST) -m "not postgres" --junitxml=reports/sqlite.xml --behaviour-summary reports/behaviour-sqlite.md
+	KIT_DB=sqlite $(PYTEST) extracted/notifications --ds notifications_service.test_settings -m "not postgres" --junitxml=reports/notifications-sqlite.xml
 
+# Each extracted service's tests run in a pytest of their own (--ds: its settings; its Django app
+# shares an app label with the monolith's, so the two cannot load in one process).
 # The PostgreSQL pass runs what touches a database (the monolith, the event backbone, the
 # behaviour suite against a PostgreSQL-backed monolith), then every test marked `postgres`.
 test-postgres: install
 	@mkdir -p reports
 	KIT_DB=postgres $(PYTEST) monolith migrations tests/behaviour --junitxml=reports/postgres.xml --behaviour-summary reports/behaviour-postgres.md
 	KIT_DB=postgres $(PYTEST) -m postgres tests strangler-proxy contracts --junitxml=reports/postgres-marked.xml
+	KIT_DB=postgres $(PYTEST) extracted/notifications --ds notifications_service.test_settings --junitxml=reports/notifications-postgres.xml
 
 lint: install
 	$(BIN)/ruff check .
