@@ -243,3 +243,28 @@ def test_writer_without_a_contact_fails_so_the_consumer_retries(service_writes: 
     with pytest.raises(services.ContactMissing):
         deliver(placed(user_id=99))
     assert not Notification.objects.exists()
+
+
+def test_contacts_sync_copies_the_monoliths_users_once(tmp_path: Path) -> None:
+    import sqlite3
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    source = tmp_path / "monolith.sqlite3"
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE users_user (id integer, email text, name text, version integer)")
+        conn.executemany(
+            "INSERT INTO users_user VALUES (?, ?, ?, ?)",
+            [(1, "a@shop.test", "A", 1), (7, "old@shop.test", "Old", 1)],
+        )
+    conn.close()
+    deliver(registered(user_id=7, name="From events", version=2))  # newer: kept
+
+    out = StringIO()
+    call_command("contacts_sync", "--from", f"sqlite:///{source}", stdout=out)
+    call_command("contacts_sync", "--from", f"sqlite:///{source}", stdout=out)
+
+    assert dict(Contact.objects.values_list("user_id", "name")) == {1: "A", 7: "From events"}
+    assert "2 users read, 1 contacts written" in out.getvalue()
+    assert "2 users read, 0 contacts written" in out.getvalue()

@@ -62,6 +62,9 @@ def database(env: ServiceEnv, var_dir: Path) -> dict[str, Any]:
     db["CONN_MAX_AGE"] = env.integer("DB_CONN_MAX_AGE", 60)
     db["CONN_HEALTH_CHECKS"] = True
     if db["ENGINE"] == "django.db.backends.sqlite3":
+        if db["NAME"] and db["NAME"] != ":memory:":
+            # SQLite makes the file, not its folder: a fresh var dir must just work.
+            Path(db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
         # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN, so
         # two writers (web thread, consumer) queue on the busy timeout instead of failing.
         db["OPTIONS"] = {
