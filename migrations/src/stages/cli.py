@@ -23,6 +23,7 @@ from rich.table import Table
 from .cli_data import backfill_command, reconcile_command, verify_command
 from .cli_events import consume_command, events_app, relay_command
 from .cli_routes import proxy_command, routes_app
+from .cli_stage import ERRORS as STAGE_ERRORS
 from .cli_stage import stage_app
 from .compare import compare_command
 from .journey import Step, StepFailed
@@ -30,7 +31,6 @@ from .localstack import LocalStack, start_stack, stop_detached
 from .localstack import detach as detach_stack
 from .plan import load_plan
 from .processes import REPO_DIR, ProcessFailed, free_port
-from .runner import GateFailed, StageRefused
 from .walkthrough import Walkthrough
 
 app = typer.Typer(
@@ -148,7 +148,7 @@ def demo(
         walk = Walkthrough(stack, plan, say=console.print, suite=suite)
         try:
             rows = walk.run(on_journey=_print_journey)
-        except (StepFailed, GateFailed, StageRefused, ProcessFailed) as exc:
+        except (StepFailed, ProcessFailed, *STAGE_ERRORS) as exc:
             console.print(f"[red]the walkthrough stopped:[/red] {exc}")
             console.print(f"logs: {stack.var_dir / 'logs'}")
             raise typer.Exit(1) from exc

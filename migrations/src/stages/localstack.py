@@ -118,7 +118,12 @@ def start_stack(
             database_url=service_dbs[name],
             broker_url=broker_url,
             eventbus_prefix=prefix,
-            extra_env={"CATALOG_SERVICE_TOKEN": token, **env},
+            # One sink folder for both sides: it drops a message delivered twice (by id).
+            extra_env={
+                "CATALOG_SERVICE_TOKEN": token,
+                "NOTIFICATIONS_SINK": str(var_dir / "sink"),
+                **env,
+            },
         )
         for name in SERVICES
     }
@@ -130,12 +135,16 @@ def start_stack(
             "SHOP_EVENTBUS_PREFIX": prefix,
             "SHOP_CATALOG_URL": services["catalog"].base_url,
             "SHOP_CATALOG_SERVICE_TOKEN": token,
-            "SHOP_PAYMENTS_SLOW_SECONDS": "0.3",  # the suite's slow-provider test waits for it
+            "SHOP_PAYMENTS_SLOW_SECONDS": "0.3",
+            "SHOP_NOTIFICATIONS_SINK": f"dir:{var_dir / 'sink'}",
+            # The stage verbs, the walkthrough and each behaviour-suite worker log the staff
+            # account in; 5/min per account (the default) is too few for one machine's rehearsal.
+            "SHOP_LOGIN_RATE": "60/min",  # the suite's slow-provider test waits for it
             **env,
         },
     )
     for cfg in services.values():
-        cfg.jwks_url = f"{mono.base_url}/api/users/jwks"
+        cfg.jwks_url = f"{mono.base_url}/api/users/jwks.json"
         cfg.monolith_url = mono.base_url
     stack = LocalStack(
         var_dir, _info(mono, services, broker_url, prefix, "", "", ""), databases=databases

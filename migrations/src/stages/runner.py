@@ -92,6 +92,7 @@ class StageRunner:
         self.stack = stack
         self.plan = list(plan)
         self.say = say
+        self._token: tuple[str, float] | None = None
 
     # --- reading the state ----------------------------------------------------------------------
 
@@ -259,10 +260,19 @@ class StageRunner:
         return call(self.stack.admin_url, self.stack.admin_token, method, path, body)
 
     def _set_routes(self, s: Stage, mode: str, why: str) -> None:
+        """Set the routes' mode and return once every proxy worker serves the new table."""
+        generation = 0
         for route in s.routes:
-            self._admin(
+            data = self._admin(
                 "PUT", f"/admin/routes/{route}", {"mode": mode, "why": why, "who": default_who()}
             )
+            generation = max(generation, int(data["change"]["generation"]))
+
+        def everywhere() -> bool:
+            workers = self._admin("GET", "/admin/routes").get("workers", [])
+            return bool(workers) and all(int(w.get("generation", 0)) >= generation for w in workers)
+
+        handover.wait_for(f"every proxy worker on route generation {generation}", everywhere)
 
     def _drain(self, writer: Side, follower_service: str) -> float:
         """Wait until ``writer``'s outbox is published and ``follower_service``'s queue is empty."""
@@ -280,13 +290,16 @@ class StageRunner:
         """Mirror the stage's reads to the service and count what differs, live."""
         self._set_routes(s, "shadow", f"stage {s.number}: parallel run before the flip")
         before = self._shadow_counts(s)
-        token = self._staff_token()
+        token = self.staff_token()
         wanted = max(s.gates.shadow_min_requests, 1)
         sent = 0
-        with httpx.Client(
-            base_url=self.stack.proxy_url, timeout=30, headers={"Authorization": f"Bearer {token}"}
-        ) as client:
-            while sent < wanted:
+        now = before
+        # Mirrors run off the hot path, may be sampled, and each proxy worker reports its own
+        # counts: keep sending reads until enough were compared (bounded), not a fixed number.
+        deadline = time.monotonic() + 60
+        auth = {"Authorization": f"Bearer {token}"}
+        while now[0] - before[0] < wanted and time.monotonic() < deadline:
+            with httpx.Client(base_url=self.stack.proxy_url, timeout=30, headers=auth) as client:
                 for path in s.shadow_paths:
                     response = client.get(path)
                     if response.status_code >= 500:
@@ -294,17 +307,13 @@ class StageRunner:
                             "shadow", f"the monolith answered {path} with {response.status_code}"
                         )
                     sent += 1
-        # The mirror runs off the hot path: wait until the proxy has compared what it mirrored.
-        deadline = time.monotonic() + 30
-        while True:
+            if sent >= wanted:
+                time.sleep(0.3)
             now = self._shadow_counts(s)
-            compared = now[0] - before[0]
-            if compared >= wanted or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+        compared = now[0] - before[0]
         mismatches = now[1] - before[1]
         rate = mismatches / compared if compared else 1.0
-        self.say(f"      {compared} mirrored, {mismatches} mismatched ({rate:.1%})")
+        self.say(f"      {sent} sent, {compared} compared, {mismatches} mismatched ({rate:.1%})")
         for sample in self._admin("GET", "/admin/shadow").get("samples", [])[-3:]:
             if sample.get("route") in s.routes:
                 self.say(
@@ -318,7 +327,10 @@ class StageRunner:
         mismatches = sum(int(routes.get(r, {}).get("mismatches", 0)) for r in s.routes)
         return requests, mismatches
 
-    def _staff_token(self) -> str:
+    def staff_token(self) -> str:
+        """A staff access token, reused for ten minutes (logins are throttled per account)."""
+        if self._token and time.monotonic() - self._token[1] < 600:
+            return self._token[0]
         response = httpx.post(
             self.stack.proxy_url + "/api/users/login",
             json={"email": self.stack.staff_email, "password": self.stack.staff_password},
@@ -326,7 +338,9 @@ class StageRunner:
         )
         if response.status_code != 200:
             raise GateFailed("shadow", f"cannot log the staff account in ({response.status_code})")
-        return str(response.json()["access_token"])
+        token = str(response.json()["access_token"])
+        self._token = (token, time.monotonic())
+        return token
 
     def _gates(
         self, s: Stage, rate: float, requests: int, mono: Side, service: Side

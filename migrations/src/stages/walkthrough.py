@@ -61,7 +61,7 @@ class Walkthrough:
                 continue
             self._apply(runner, stage, "apply")
             self._verify(runner, stage, "verify", None)
-            probe = self._write_on_new_owner(stage)
+            probe = self._write_on_new_owner(stage, runner.staff_token())
             rolled = runner.rollback(stage.number)
             self._verify(runner, stage, "rollback", rolled, probe=probe)
             self._apply(runner, stage, "re-apply")
@@ -97,14 +97,10 @@ class Walkthrough:
         )
         return result
 
-    def _write_on_new_owner(self, stage: Stage) -> Callable[[], str]:
+    def _write_on_new_owner(self, stage: Stage, token: str) -> Callable[[], str]:
         """A write the new owner takes after the flip; after the rollback the monolith has it."""
         info = self.stack.info
         with httpx.Client(base_url=info.proxy_url, timeout=30) as client:
-            token = client.post(
-                "/api/users/login",
-                json={"email": info.staff_email, "password": info.staff_password},
-            ).json()["access_token"]
             auth = {"Authorization": f"Bearer {token}"}
             if stage.context == "catalog":
                 slug = f"walkthrough-{uuid.uuid4().hex[:8]}"
@@ -128,6 +124,7 @@ class Walkthrough:
                 )
                 self.say(
                     f"      write on the catalog service: POST product {slug} -> {created.status_code}"
+                    + ("" if created.status_code == 201 else f" {created.text[:300]}")
                 )
 
                 def catalog_probe() -> str:

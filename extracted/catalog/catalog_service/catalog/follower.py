@@ -132,8 +132,26 @@ def apply_stock(event: StockChanged) -> bool:
     if Inventory.objects.filter(sku=event.sku).exists():
         return False  # as new or newer already
     if not Variant.objects.filter(sku=event.sku).exists():
+        if not _backfilled("catalog_variant"):
+            # Before its first backfill the copy is empty: the backfill copies this SKU's
+            # current state, which already includes this change (it committed before it was
+            # published). Dead-lettering it would only fail the stage's DLQ gate.
+            return False
         # Published after its product's event in the same transaction, so the product event
         # is just behind (or dead-lettered: redrive it first).
         raise NotYetKnown(f"stock for {event.sku} before its product")
     Inventory.objects.create(sku_id=event.sku, **levels)
     return True
+
+
+def _backfilled(table: str) -> bool:
+    """True once a stage backfill finished ``table`` into this database (stages.data records it
+    in ``kit_backfill_progress``)."""
+    if "kit_backfill_progress" not in connection.introspection.table_names():
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM kit_backfill_progress WHERE table_name = %s AND done", [table]
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])
