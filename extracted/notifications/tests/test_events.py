@@ -268,3 +268,14 @@ def test_contacts_sync_copies_the_monoliths_users_once(tmp_path: Path) -> None:
     assert dict(Contact.objects.values_list("user_id", "name")) == {1: "A", 7: "From events"}
     assert "2 users read, 1 contacts written" in out.getvalue()
     assert "2 users read, 0 contacts written" in out.getvalue()
+
+
+def test_a_pending_fact_without_contact_does_not_block_new_orders(sink_dir: Path) -> None:
+    deliver(placed(user_id=99))  # followed, pending; user 99's contact never came
+    deliver(registered())
+    ownership.set_owner(SERVICE, "service", frozen=False, why="flip")
+
+    assert deliver(placed()) is Outcome.APPLIED
+
+    assert list(Notification.objects.values_list("user_id", flat=True)) == [7]
+    assert list(PendingFact.objects.values_list("user_id", flat=True)) == [99]

@@ -165,17 +165,21 @@ def pending_flush(*, limit: int = 100) -> int:
         return 0
     sent = 0
     for fact in pending:
-        with transaction.atomic():
-            if _existing(fact.user_id, fact.kind, fact.reference) is None:
-                _notify(
-                    fact.id,
-                    user_id=fact.user_id,
-                    kind=fact.kind,
-                    reference=fact.reference,
-                    context=fact.context,
-                )
-                sent += 1
-            fact.delete()
+        try:
+            with transaction.atomic():  # a savepoint: one bad fact never blocks the others
+                if _existing(fact.user_id, fact.kind, fact.reference) is None:
+                    _notify(
+                        fact.id,
+                        user_id=fact.user_id,
+                        kind=fact.kind,
+                        reference=fact.reference,
+                        context=fact.context,
+                    )
+                    sent += 1
+                fact.delete()
+        except ContactMissing as exc:
+            # Kept for a later flush (after contacts_sync); the event being handled goes on.
+            log.warning("pending %s %s: %s", fact.kind, fact.reference, exc)
     return sent
 
 
