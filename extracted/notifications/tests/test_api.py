@@ -170,4 +170,6 @@ def test_health_metrics_and_schema(api: APIClient, as_user: Callable[[int], APIC
 
     schema = api.get("/api/schema", {"format": "json"})
     assert schema.status_code == 200
-    assert "/api/notifications" in schema.json()["paths"]
+    document = schema.json()
+    assert document["paths"]["/api/notifications"]["get"]["security"] == [{"bearerAuth": []}]
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"

@@ -7,3 +7,6 @@ class ServiceKitConfig(AppConfig):
     name = "servicekit"
     label = "servicekit"
     verbose_name = "service kit"
+
+    def ready(self) -> None:
+        from . import schema  # noqa: F401  (registers the OpenAPI security scheme)
