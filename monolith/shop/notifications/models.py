@@ -41,3 +41,18 @@ class Notification(models.Model):
                 fields=["user_id", "kind", "reference"], name="notifications_once_per_fact"
             ),
         ]
+
+
+class PendingFact(models.Model):
+    """An order fact the monolith saw while it did not write notifications (a freeze, or the
+    service writing). The writer usually notifies it, and its NotificationSent removes the row
+    (handlers.notification_sent); during a rollback's freeze nobody writes, so the monolith
+    notifies what is left once it writes again (services.pending_flush). Same shape as the
+    notifications service's table of the same name; each side keeps its own (not copied)."""
+
+    id = models.UUIDField(primary_key=True)  # the notification id the fact will have
+    user_id = models.BigIntegerField()
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    reference = models.CharField(max_length=64)
+    context = models.JSONField(default=dict)
+    seen_at = models.DateTimeField(default=timezone.now)

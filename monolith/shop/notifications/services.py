@@ -5,6 +5,12 @@ One writer per context: the monolith records and delivers notifications only whi
 them from the order events and the monolith follows its ``NotificationSent`` events
 (:func:`notification_sent_apply`). A notification's id is derived from its fact
 (``contracts.ids.notification_id``), so both sides name it alike and the sink drops a repeat.
+
+While the monolith does not write, a fact is kept as a PendingFact. The writer's
+NotificationSent removes it; during a rollback's freeze nobody writes (the service is frozen,
+the monolith not yet the owner), so :func:`pending_flush` notifies what is left once the
+monolith writes again: on its next ``notification_send`` and through ``manage.py
+notifications_flush``, which the stage verbs run right after a flip.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -28,10 +34,15 @@ from eventbus.ownership.models import Owner
 from shop.users.selectors import user_contact
 
 from . import sink
-from .models import Notification, NotificationKind, NotificationStatus
+from .models import Notification, NotificationKind, NotificationStatus, PendingFact
 from .templates import render
 
-__all__ = ["notification_send", "notification_sent_apply", "notifications_redeliver"]
+__all__ = [
+    "notification_send",
+    "notification_sent_apply",
+    "notifications_redeliver",
+    "pending_flush",
+]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +60,27 @@ def is_writer() -> bool:
     return ownership.is_writer(CONTEXT, ME)
 
 
+def _writing() -> bool:
+    """:func:`is_writer` for a write path, inside its transaction: on PostgreSQL the ownership
+    row is share-locked until commit, so a freeze waits for this write instead of racing it."""
+    try:
+        ownership.require_writer(CONTEXT, ME)
+    except ownership.NotWriter:
+        return False
+    return True
+
+
+def _validate(kind: str, reference: str) -> None:
+    if kind not in NotificationKind.values:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    if not 1 <= len(reference) <= _REFERENCE_MAX:
+        raise ValueError(f"reference must be 1 to {_REFERENCE_MAX} characters")
+
+
+def _recorded(user_id: int, kind: str, reference: str) -> bool:
+    return Notification.objects.filter(user_id=user_id, kind=kind, reference=reference).exists()
+
+
 def notification_send(
     *, user_id: int, kind: str, reference: str, context: Mapping[str, str]
 ) -> None:
@@ -56,22 +88,47 @@ def notification_send(
     transaction commits. The same (user, kind, reference) never notifies twice; nothing is
     sent if the caller's transaction rolls back. Delivery failures are logged, never raised.
 
-    Does nothing while the monolith is not the notifications writer (frozen for a handover, or
-    handed to the service, which builds the message from the order's event).
+    While the monolith is not the notifications writer (frozen for a handover, or handed to
+    the service, which builds the message from the order's event) the fact is only kept as
+    pending. While it writes, pending facts left from a handover are notified first.
     """
-    if kind not in NotificationKind.values:
-        raise ValueError(f"unknown notification kind {kind!r}")
-    if not 1 <= len(reference) <= _REFERENCE_MAX:
-        raise ValueError(f"reference must be 1 to {_REFERENCE_MAX} characters")
-    if not is_writer():
-        log.debug("not the notifications writer: %s about %s left to the service", kind, reference)
+    _validate(kind, reference)
+    if _recorded(user_id, kind, reference):
         return
+    if not _writing():
+        log.debug("not the notifications writer: %s about %s kept pending", kind, reference)
+        _keep_pending(user_id=user_id, kind=kind, reference=reference, context=context)
+        return
+    pending_flush()  # facts left from a handover, if any (one cheap query when none)
+    _record(user_id=user_id, kind=kind, reference=reference, context=context)
+
+
+def _keep_pending(*, user_id: int, kind: str, reference: str, context: Mapping[str, str]) -> None:
+    try:
+        # A savepoint: a concurrent keeper of the same fact must not break the caller.
+        with transaction.atomic():
+            PendingFact.objects.get_or_create(
+                id=notification_id(user_id, kind, reference),
+                defaults={
+                    "user_id": user_id,
+                    "kind": kind,
+                    "reference": reference,
+                    "context": dict(context),
+                },
+            )
+    except IntegrityError:
+        return  # kept by a concurrent call
+
+
+def _record(*, user_id: int, kind: str, reference: str, context: Mapping[str, str]) -> bool:
+    """Create the notification (if its fact has none) and deliver it after the commit. True if
+    this call created it."""
     contact = user_contact(user_id=user_id)
     if contact is None:
         log.warning("no contact for user %s: %s about %s not recorded", user_id, kind, reference)
-        return
-    if Notification.objects.filter(user_id=user_id, kind=kind, reference=reference).exists():
-        return
+        return False
+    if _recorded(user_id, kind, reference):
+        return False
     subject, body = render(
         kind, {"order_id": reference, "name": contact.name or contact.email, **context}
     )
@@ -88,8 +145,36 @@ def notification_send(
                 reference=reference,
             )
     except IntegrityError:
-        return  # the same fact was recorded by a concurrent call
+        return False  # the same fact was recorded by a concurrent call
     transaction.on_commit(functools.partial(_deliver, row.id))
+    return True
+
+
+def pending_flush(*, limit: int = 100) -> int:
+    """Writer only: notify the pending facts nobody notified (the writer was frozen), drop the
+    ones already recorded (the follower handler or the flip's reconcile brought the writer's
+    row). Runs in the caller's transaction; deliveries happen after its commit, once each (the
+    sink de-duplicates by id). Returns how many notifications this call created."""
+    pending = list(PendingFact.objects.order_by("seen_at", "id")[: max(limit, 0)])
+    if not pending or not _writing():
+        return 0
+    created = 0
+    for fact in pending:
+        try:
+            # A savepoint per fact: one that fails stays pending and never fails the caller
+            # (an order being placed) nor the facts after it.
+            with transaction.atomic():
+                if _record(
+                    user_id=fact.user_id,
+                    kind=fact.kind,
+                    reference=fact.reference,
+                    context=fact.context,
+                ):
+                    created += 1
+                PendingFact.objects.filter(pk=fact.pk).delete()
+        except DatabaseError:
+            log.exception("pending %s about %s kept for a later flush", fact.kind, fact.reference)
+    return created
 
 
 def notifications_redeliver(*, limit: int = 100) -> int:
@@ -155,6 +240,10 @@ def notification_sent_apply(*, event: NotificationSent) -> bool:
         fact = Q(pk=event.notification_id) | Q(
             user_id=event.user_id, kind=event.kind, reference=event.reference
         )
+        # The writer notified this fact: nothing is left for a later flush here.
+        PendingFact.objects.filter(
+            user_id=event.user_id, kind=event.kind, reference=event.reference
+        ).delete()
         row = Notification.objects.select_for_update().filter(fact).first()
         if row is None:
             Notification.objects.create(

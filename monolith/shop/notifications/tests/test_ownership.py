@@ -17,7 +17,7 @@ from contracts.ids import notification_id
 from eventbus.outbox.models import OutboxMessage
 from eventbus.ownership import services as ownership
 from shop.notifications import handlers, services
-from shop.notifications.models import Notification
+from shop.notifications.models import Notification, PendingFact
 
 pytestmark = [pytest.mark.notifications, pytest.mark.django_db]
 
@@ -56,7 +56,7 @@ def test_the_id_names_the_fact_and_delivery_publishes_notification_sent(
 
 
 @pytest.mark.parametrize("frozen", [True, False])
-def test_not_the_writer_records_and_delivers_nothing(
+def test_not_the_writer_records_and_delivers_nothing_but_keeps_the_fact(
     user_id: int, sink_file: Path, django_capture_on_commit_callbacks: Capture, frozen: bool
 ) -> None:
     owner = "monolith" if frozen else "service"
@@ -69,6 +69,10 @@ def test_not_the_writer_records_and_delivers_nothing(
 
     assert not Notification.objects.exists()
     assert not sink_file.exists()
+    # Kept for the writer's NotificationSent to drop, or for a flush once the monolith writes.
+    [fact] = PendingFact.objects.all()
+    assert fact.id == notification_id(user_id, "order_placed", "order-2")
+    assert fact.context == CONTEXT
 
 
 def test_the_follower_upserts_the_service_s_notification_once(user_id: int) -> None:
