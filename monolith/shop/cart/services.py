@@ -1,14 +1,25 @@
-"""cart's writes. Each one locks the user's cart row first, so writes for one user serialise."""
+"""cart's writes. Each one locks the user's cart row first, so writes for one user serialise.
+
+Variants and stock come from the local catalog tables. Once the catalog service writes catalog,
+those tables follow its events a few milliseconds behind, so a product created there a moment
+ago may be missing here, or its stock look short. The local copy still serves the happy path;
+before an add or a quantity change is refused as ``unknown_sku`` or ``insufficient_stock``, the
+catalog service is asked (outside the cart's transaction: no lock is held across HTTP) and its
+answer decides. If it cannot answer, the local answer stands: a cart edit never becomes a 503.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import logging
+from collections.abc import Callable
+from typing import Literal, TypeVar
 
 from django.db import transaction
 
 from contracts.events import CartCleared, CartLine, CartUpdated
 from eventbus.outbox import publish
 from shop.catalog import selectors as catalog_selectors
+from shop.catalog.errors import CatalogUnavailable
 from shop.common.errors import NotFound
 
 from .errors import CurrencyMismatch, InsufficientStock, QuantityOutOfRange, UnknownSku
@@ -26,6 +37,11 @@ __all__ = [
     "cart_reprice",
     "cart_set_quantity",
 ]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Variant = catalog_selectors.VariantView
 
 
 def _lock(user_id: int, *, create: bool) -> Cart | None:
@@ -87,14 +103,40 @@ def _check_quantity(quantity: int, *, minimum: int) -> None:
         )
 
 
-def _variant(sku: str) -> catalog_selectors.VariantView:
+def _unknown(sku: str) -> UnknownSku:
+    return UnknownSku(f"No product is sold with SKU {sku}.", field="sku")
+
+
+def _variant(sku: str, writer: Variant | None) -> Variant:
+    """The writer's view if the caller already asked it, else the local copy's."""
+    if writer is not None:
+        return writer
     variant = catalog_selectors.variant_get(sku=sku)
     if variant is None or not variant.is_active:
-        raise UnknownSku(f"No product is sold with SKU {sku}.", field="sku")
+        raise _unknown(sku)
     return variant
 
 
-def _check_stock(variant: catalog_selectors.VariantView, requested: int) -> None:
+def _or_ask_the_writer(sku: str, attempt: Callable[[Variant | None], T]) -> T:
+    """``attempt(None)`` on the local copy; if it refuses the SKU (unknown, or too little
+    stock) while the catalog service writes catalog, ``attempt(<the service's view>)`` once.
+    ``attempt`` is its own transaction, so the HTTP call runs with no lock held."""
+    try:
+        return attempt(None)
+    except (UnknownSku, InsufficientStock) as refused:
+        if not catalog_selectors.catalog_is_remote():
+            raise  # the local tables are the writer's: their answer is final
+        try:
+            writer = catalog_selectors.variant_get_from_writer(sku=sku)
+        except CatalogUnavailable as exc:
+            log.warning("cart: %s for %s stands on the local copy: %s", refused.code, sku, exc)
+            raise refused from None
+        if writer is None:
+            raise _unknown(sku) from None
+    return attempt(writer)
+
+
+def _check_stock(variant: Variant, requested: int) -> None:
     if requested > variant.available:
         raise InsufficientStock(
             f"SKU {variant.sku}: {variant.available} available, {requested} requested.",
@@ -111,13 +153,17 @@ def _line(cart: Cart, sku: str) -> CartItem:
     return item
 
 
-@transaction.atomic
 def cart_add_item(*, user_id: int, sku: str, quantity: int) -> CartView:
     """Add units of a SKU; adding a SKU already in the cart raises that line's quantity."""
     _check_quantity(quantity, minimum=1)
+    return _or_ask_the_writer(sku, lambda writer: _add_item(user_id, sku, quantity, writer))
+
+
+@transaction.atomic
+def _add_item(user_id: int, sku: str, quantity: int, writer: Variant | None) -> CartView:
     cart = _lock(user_id, create=True)
     assert cart is not None
-    variant = _variant(sku)
+    variant = _variant(sku, writer)
     item = cart.items.filter(sku=sku).first()
     if item is None and cart.items.exists() and cart.currency != variant.currency:
         raise CurrencyMismatch(
@@ -145,17 +191,21 @@ def cart_add_item(*, user_id: int, sku: str, quantity: int) -> CartView:
     return cart_view(cart)
 
 
-@transaction.atomic
 def cart_set_quantity(*, user_id: int, sku: str, quantity: int) -> CartView:
     """Set a line's quantity; 0 removes the line."""
     if quantity == 0:
         return cart_remove_item(user_id=user_id, sku=sku)
     _check_quantity(quantity, minimum=0)
+    return _or_ask_the_writer(sku, lambda writer: _set_quantity(user_id, sku, quantity, writer))
+
+
+@transaction.atomic
+def _set_quantity(user_id: int, sku: str, quantity: int, writer: Variant | None) -> CartView:
     cart = _lock(user_id, create=False)
     if cart is None:
         raise NotFound(f"SKU {sku} is not in the cart.")
     item = _line(cart, sku)
-    _check_stock(_variant(sku), quantity)
+    _check_stock(_variant(sku, writer), quantity)
     item.quantity = quantity
     item.save(update_fields=["quantity"])
     _touch(cart)

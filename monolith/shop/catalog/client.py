@@ -13,6 +13,11 @@ service cannot answer.
     POST /internal/catalog/reservations/<id>/release reservation_release (idempotent)
     POST /internal/catalog/restock                   stock_restock (NOT idempotent)
 
+and, for reads the local copy (a follower, a few ms behind the service) cannot settle, the
+service's public API (no token: it authenticates users' JWTs, and the token is not one):
+
+    GET  /api/catalog/skus/<sku> + /api/catalog/products/<slug>   variant_get (404 -> None)
+
 Each attempt has a connect and a read timeout. Retries (jittered exponential backoff) are for
 idempotent calls only, with two exceptions that are safe for any call: the connection was
 refused before a byte was sent, or the service answered 503 ``not_the_writer`` (it refuses
@@ -24,13 +29,16 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from django.conf import settings
@@ -45,7 +53,8 @@ from .errors import (
     ReservationExpired,
     UnknownSku,
 )
-from .selectors import ReservationLineView, ReservationView
+from .selectors import ReservationLineView, ReservationView, VariantView
+from .serializers import SKU_PATTERN
 
 __all__ = [
     "CatalogClient",
@@ -57,9 +66,12 @@ __all__ = [
     "set_client",
     "stock_reserve",
     "stock_restock",
+    "variant_get",
 ]
 
 PREFIX = "/internal/catalog"
+PUBLIC = "/api/catalog"
+_SKU = re.compile(SKU_PATTERN)
 _BACKOFF_CAP = 2.0
 # The service's problem codes that are the monolith's own catalog errors (same ``code``).
 _ERRORS: dict[str, type[DomainError]] = {
@@ -184,6 +196,32 @@ class CatalogClient:
         }
         self._call("POST", f"{PREFIX}/restock", body, idempotent=False)
 
+    def variant_get(self, *, sku: str) -> VariantView | None:
+        """The service's view of an active product's SKU, None if it sells no such SKU. Two
+        reads: the SKU, then its product (the SKU's body names the product by slug only)."""
+        if not _SKU.fullmatch(sku):
+            return None  # no variant can have it; and it must never shape the URL's path
+        try:
+            variant = self._json(
+                self._call(
+                    "GET", f"{PUBLIC}/skus/{quote(sku, safe='')}", idempotent=True, public=True
+                )
+            )
+            slug = str(variant.get("product", ""))
+            if not slug:
+                raise CatalogUnavailable(f"The catalog service sent SKU {sku} without a product.")
+            product = self._json(
+                self._call(
+                    "GET",
+                    f"{PUBLIC}/products/{quote(slug, safe='')}",
+                    idempotent=True,
+                    public=True,
+                )
+            )
+        except NotFound:  # the SKU, or its product, is unknown or inactive at the writer
+            return None
+        return _variant(variant, product)
+
     # --- transport ------------------------------------------------------------------------
 
     def _call(
@@ -193,9 +231,11 @@ class CatalogClient:
         body: Mapping[str, Any] | None = None,
         *,
         idempotent: bool,
+        public: bool = False,
     ) -> httpx.Response:
         """The service's 2xx answer; a 4xx problem raised as the monolith's own error; anything
-        else retried while that is safe, then :class:`CatalogUnavailable`."""
+        else retried while that is safe, then :class:`CatalogUnavailable`. ``public``: a read
+        of the public API, sent without the service token."""
         attempts = self.config.retries
         for attempt in range(1, attempts + 1):
             try:
@@ -205,7 +245,7 @@ class CatalogClient:
                     f"The catalog service is failing; calls are paused ({exc}).",
                     retry_after=math.ceil(exc.retry_after) or 1,
                 ) from None
-            outcome = self._attempt(method, path, body, idempotent=idempotent)
+            outcome = self._attempt(method, path, body, idempotent=idempotent, public=public)
             if isinstance(outcome, httpx.Response):
                 return outcome
             if not outcome.retry_safe or attempt == attempts:
@@ -218,13 +258,23 @@ class CatalogClient:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _attempt(
-        self, method: str, path: str, body: Mapping[str, Any] | None, *, idempotent: bool
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        *,
+        idempotent: bool,
+        public: bool = False,
     ) -> httpx.Response | _Failed:
         """One request; records its outcome on the breaker exactly once."""
         recorded = False
         try:
             try:
-                response = self._http.request(method, path, json=body)
+                request = self._http.build_request(method, path, json=body)
+                if public:
+                    # The public API reads a bearer as a user's JWT: the token would be a 401.
+                    del request.headers["Authorization"]
+                response = self._http.send(request)
             except httpx.ConnectError as exc:  # nothing was sent: safe to retry any call
                 self.breaker.failure()
                 recorded = True
@@ -336,6 +386,24 @@ def _reservation(data: Mapping[str, Any]) -> ReservationView:
         ) from exc
 
 
+def _variant(variant: Mapping[str, Any], product: Mapping[str, Any]) -> VariantView:
+    """``VariantView`` from the public API's SKU and product bodies (only active products are
+    served there)."""
+    try:
+        return VariantView(
+            sku=str(variant["sku"]),
+            product_slug=str(product["slug"]),
+            product_name=str(product["name"]),
+            variant_name=str(variant["name"]),
+            price=Decimal(str(variant["price"])),
+            currency=str(variant["currency"]),
+            available=int(variant["available"]),
+            is_active=bool(product.get("is_active", True)),
+        )
+    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+        raise CatalogUnavailable(f"The catalog service sent a malformed SKU: {exc!r}") from exc
+
+
 # --- the process's client -----------------------------------------------------------------
 
 _client: CatalogClient | None = None
@@ -379,3 +447,7 @@ def reservation_release(*, reservation_id: uuid.UUID, reason: str) -> Reservatio
 
 def stock_restock(*, lines: Sequence[tuple[str, int]], reason: str, reference: str) -> None:
     get_client().stock_restock(lines=lines, reason=reason, reference=reference)
+
+
+def variant_get(*, sku: str) -> VariantView | None:
+    return get_client().variant_get(sku=sku)

@@ -23,6 +23,7 @@ __all__ = [
     "ReservationView",
     "StockView",
     "VariantView",
+    "catalog_is_remote",
     "categories_list",
     "product_get",
     "products_list",
@@ -30,6 +31,7 @@ __all__ = [
     "stock_get",
     "variant_detail",
     "variant_get",
+    "variant_get_from_writer",
     "variants_get",
 ]
 
@@ -127,6 +129,26 @@ def variants_get(*, skus: Iterable[str]) -> dict[str, VariantView]:
     if not wanted:
         return {}
     return {variant.sku: _variant_view(variant) for variant in _variants().filter(sku__in=wanted)}
+
+
+def catalog_is_remote() -> bool:
+    """Whether the catalog service writes catalog: the local tables are then a follower's copy,
+    fed by its events a few milliseconds behind its writes. Read per call, uncached."""
+    return remote()
+
+
+def variant_get_from_writer(*, sku: str) -> VariantView | None:
+    """``variant_get`` answered by the catalog writer itself, for a caller about to refuse
+    something on the local copy's word (an unknown SKU, too little stock): the copy may just not
+    have caught up. While the monolith writes catalog the local row is the writer's; once the
+    service does, it is asked over HTTP (only active products' SKUs: an inactive one is None).
+    Raises ``CatalogUnavailable`` when the service cannot answer."""
+    if not remote():
+        variant = variant_get(sku=sku)
+        return variant if variant is not None and variant.is_active else None
+    from . import client  # here: client imports this module's views
+
+    return client.variant_get(sku=sku)
 
 
 def stock_get(*, sku: str) -> StockView | None:
