@@ -135,11 +135,12 @@ def start_stack(
             "SHOP_EVENTBUS_PREFIX": prefix,
             "SHOP_CATALOG_URL": services["catalog"].base_url,
             "SHOP_CATALOG_SERVICE_TOKEN": token,
-            "SHOP_PAYMENTS_SLOW_SECONDS": "0.3",
+            "SHOP_PAYMENTS_SLOW_SECONDS": "0.3",  # the suite's slow-provider test waits for it
             "SHOP_NOTIFICATIONS_SINK": f"dir:{var_dir / 'sink'}",
             # The stage verbs, the walkthrough and each behaviour-suite worker log the staff
-            # account in; 5/min per account (the default) is too few for one machine's rehearsal.
-            "SHOP_LOGIN_RATE": "60/min",  # the suite's slow-provider test waits for it
+            # account in; 5/min per account (the default) is too few for one rehearsal (the suite
+            # only needs a throttle below 30/min).
+            "SHOP_LOGIN_RATE": "20/min",
             **env,
         },
     )
@@ -240,6 +241,24 @@ def start_stack(
     return stack
 
 
+def _manage_script(
+    path: Path, env: dict[str, str], keep: tuple[str, ...], manage_py: Path
+) -> list[str]:
+    """A wrapper that runs one side's manage.py with that side's settings (the stage hooks and
+    a person at a terminal use it: ``<var>/<side>/manage.sh ownership show``)."""
+    import shlex
+
+    lines = ["#!/bin/sh", "# written by strangler up: this side's settings, then its manage.py"]
+    for key in sorted(env):
+        if key.startswith(keep):
+            lines.append(f"export {key}={shlex.quote(env[key])}")
+    lines.append(f'exec {shlex.quote(sys.executable)} {shlex.quote(str(manage_py))} "$@"')
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o700)  # it holds the side's secret key
+    return [str(path)]
+
+
 def _info(
     mono: MonolithConfig,
     services: dict[str, ServiceConfig],
@@ -249,14 +268,39 @@ def _info(
     admin_url: str,
     admin_token: str,
 ) -> StackInfo:
+    monolith = Side(
+        "monolith",
+        mono.base_url,
+        mono.database_url,
+        _manage_script(
+            mono.var_dir / "manage.sh",
+            mono.env(),
+            ("SHOP_", "DJANGO_SETTINGS_MODULE"),
+            MONOLITH_DIR / "manage.py",
+        ),
+    )
+    sides = {
+        n: Side(
+            n,
+            c.base_url,
+            c.database_url,
+            _manage_script(
+                c.var_dir / "manage.sh",
+                c.env(),
+                (c.prefix, *c.extra_env),
+                c.directory / "manage.py",
+            ),
+        )
+        for n, c in services.items()
+    }
     return StackInfo(
         proxy_url=proxy_url,
         admin_url=admin_url,
         admin_token=admin_token,
-        monolith=Side("monolith", mono.base_url, mono.database_url),
+        monolith=monolith,
         broker_url=broker_url,
         eventbus_prefix=prefix,
-        services={n: Side(n, c.base_url, c.database_url) for n, c in services.items()},
+        services=sides,
         staff_email=mono.staff_email,
         staff_password=mono.staff_password,
     )

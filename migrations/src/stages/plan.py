@@ -44,6 +44,18 @@ class Flow:
 
 
 @dataclass(frozen=True)
+class Hook:
+    """A management command a side runs at a point of ``stage apply`` / ``rollback``.
+
+    ``side`` is ``monolith``, the stage's service, or ``writer`` (whichever side writes the
+    context once the flip is done: the service after apply, the monolith after rollback).
+    ``{monolith_database_url}`` in ``command`` is replaced by the monolith's database URL."""
+
+    side: str
+    command: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Stage:
     number: int
     name: str
@@ -57,6 +69,8 @@ class Stage:
     after: tuple[Flow, ...]
     gates: Gates
     source: Path
+    before_backfill: tuple[Hook, ...] = ()
+    after_flip: tuple[Hook, ...] = ()
 
     @property
     def moves_data(self) -> bool:
@@ -87,6 +101,17 @@ def _flows(raw: Any, where: str) -> tuple[Flow, ...]:
             )
         )
     return tuple(flows)
+
+
+def _hooks(raw: Any, where: str) -> tuple[Hook, ...]:
+    hooks = []
+    for i, item in enumerate(raw or ()):
+        at = f"{where}[{i}]"
+        if not isinstance(item, Mapping):
+            raise PlanError(f"{at}: a hook is a mapping (side, command)")
+        command = _need(item, "command", str, at)
+        hooks.append(Hook(side=str(_need(item, "side", str, at)), command=tuple(command.split())))
+    return tuple(hooks)
 
 
 def _gates(raw: Any, where: str) -> Gates:
@@ -128,6 +153,12 @@ def parse_stage(data: Any, source: Path) -> Stage:
         after=_flows(events.get("after"), f"{where}: events.after"),
         gates=_gates(data.get("gates"), where),
         source=source,
+        before_backfill=_hooks(
+            (data.get("hooks") or {}).get("before_backfill"), f"{where}: hooks.before_backfill"
+        ),
+        after_flip=_hooks(
+            (data.get("hooks") or {}).get("after_flip"), f"{where}: hooks.after_flip"
+        ),
     )
     if stage.context and (not stage.service or not stage.routes or not stage.tables):
         raise PlanError(f"{where}: a stage that moves a context names its service, routes, data")
@@ -169,6 +200,11 @@ def describe(s: Stage) -> str:
     lines += [f"    - {f.describe()}" for f in s.before]
     lines.append("  events after the flip:")
     lines += [f"    - {f.describe()}" for f in s.after]
+    for label, hooks in (
+        ("before the backfill", s.before_backfill),
+        ("after the flip", s.after_flip),
+    ):
+        lines += [f"  {label}: {h.side} runs `manage.py {' '.join(h.command)}`" for h in hooks]
     g = s.gates
     lines.append(
         "  gates: shadow mismatch rate <= "

@@ -30,7 +30,7 @@ import httpx
 from . import handover
 from .cli_routes import AdminFailed, call, default_who
 from .data import BackfillReport, VerifyReport, backfill, reconcile, verify
-from .plan import Stage, describe
+from .plan import Hook, Stage, describe
 from .processes import REPO_DIR
 from .stack import Side, StackInfo
 
@@ -151,6 +151,7 @@ class StageRunner:
         service = self.stack.side(s.service or "")
         mono = self.stack.monolith
 
+        self._run_hooks(s.before_backfill, writer=mono)
         self.say(f"[1/5] backfill {mono.name} -> {service.name}: {len(s.tables)} tables")
         filled = backfill(mono.database_url, service.database_url, s.tables, progress=progress)
         result.notes.append(f"backfill: {_rows(filled)} rows")
@@ -174,6 +175,7 @@ class StageRunner:
 
         self.say(f"[5/5] flip {s.context}: {mono.name} -> {service.name}")
         self._flip(s, old=mono, new=service, new_owner="service", mode="service")
+        self._run_hooks(s.after_flip, writer=service)
         result.seconds = time.perf_counter() - started
         self.say(f"stage {s.number} applied in {result.seconds:.1f}s")
         return result
@@ -195,6 +197,7 @@ class StageRunner:
         service = self.stack.side(s.service or "")
         self.say(f"rollback stage {s.number}: {s.context} goes back to the monolith")
         self._flip(s, old=service, new=self.stack.monolith, new_owner="monolith", mode="monolith")
+        self._run_hooks(s.after_flip, writer=self.stack.monolith)
         result.seconds = time.perf_counter() - started
         self.say(f"stage {s.number} rolled back in {result.seconds:.1f}s")
         return result
@@ -255,6 +258,28 @@ class StageRunner:
         return summary, done.returncode == 0
 
     # --- the pieces ----------------------------------------------------------------------------
+
+    def _run_hooks(self, hooks: Sequence[Hook], *, writer: Side) -> None:
+        for hook in hooks:
+            side = writer if hook.side == "writer" else self.stack.side(hook.side)
+            shown = f"{side.name}: manage.py {' '.join(hook.command)}"
+            if not side.manage:
+                raise handover.HandoverFailed(
+                    f"{shown}: the stack does not say how to run {side.name}'s manage.py"
+                )
+            argv = [
+                *side.manage,
+                *(
+                    a.replace("{monolith_database_url}", self.stack.monolith.database_url)
+                    for a in hook.command
+                ),
+            ]
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+            if done.returncode != 0:
+                raise handover.HandoverFailed(
+                    f"{shown} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+                )
+            self.say(f"      {shown}: done")
 
     def _admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         return call(self.stack.admin_url, self.stack.admin_token, method, path, body)

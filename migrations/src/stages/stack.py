@@ -27,6 +27,9 @@ class Side:
     name: str
     url: str
     database_url: str
+    # How to run this side's ``manage.py``: an argv prefix (a local wrapper script, or
+    # ``podman exec <container> python manage.py`` for the container stack).
+    manage: list[str] = field(default_factory=list)
 
 
 @dataclass
