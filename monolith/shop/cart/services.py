@@ -11,7 +11,7 @@ answer decides. If it cannot answer, the local answer stands: a cart edit never 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Literal, TypeVar
 
 from django.db import transaction
@@ -233,16 +233,28 @@ def cart_clear(*, user_id: int, reason: ClearReason = "emptied") -> None:
 
 
 @transaction.atomic
-def cart_reprice(*, user_id: int) -> list[str]:
+def cart_reprice(
+    *,
+    user_id: int,
+    current: Mapping[str, catalog_selectors.VariantView | None] | None = None,
+) -> list[str]:
     """Bring every line's price snapshot to the current price; the SKUs whose price changed.
 
-    Lines whose SKU is gone or inactive keep their snapshot (reserving them fails at checkout).
+    ``current`` gives the writer's own answers for some SKUs (checkout passes them once the
+    catalog service writes catalog: the local copy may be a few events behind a price change);
+    the other SKUs are read from the local copy. Lines whose SKU is gone or inactive keep their
+    snapshot (reserving them fails at checkout).
     """
     cart = _lock(user_id, create=False)
     if cart is None:
         return []
     items = list(cart.items.order_by("added_at", "id"))
     variants = catalog_selectors.variants_get(skus=[item.sku for item in items])
+    for sku, variant in (current or {}).items():
+        if variant is None:
+            variants.pop(sku, None)
+        else:
+            variants[sku] = variant
     changed: list[str] = []
     for item in items:
         variant = variants.get(item.sku)

@@ -338,6 +338,17 @@ def _place(
 # --- services ---------------------------------------------------------------------------------
 
 
+def _writer_prices(user_id: int) -> dict[str, catalog_selectors.VariantView | None] | None:
+    """Once the catalog service writes catalog, checkout prices the cart with its answers: the
+    local copy may be a few events behind a price change, and an order must not be placed at a
+    price the writer no longer charges. Read before the transaction (no lock held across HTTP);
+    a service that cannot answer fails the checkout with 503, as its reservation would."""
+    if not catalog_selectors.catalog_is_remote():
+        return None
+    skus = [line.sku for line in cart_selectors.cart_get(user_id=user_id).lines]
+    return {sku: catalog_selectors.variant_get_from_writer(sku=sku) for sku in skus}
+
+
 def checkout(*, user_id: int, card_number: str | None, hold_seconds: int | None = None) -> Order:
     """Turn the user's cart into an order; with a card, pay it too (see the module docstring)."""
     if card_number is not None:
@@ -346,9 +357,10 @@ def checkout(*, user_id: int, card_number: str | None, hold_seconds: int | None 
     order_id = uuid4()
     failure: DomainError | None = None
     order: Order | None = None
+    current = _writer_prices(user_id)
     with transaction.atomic():
         # Repricing locks the cart row first: checkouts of one cart run one at a time.
-        changed = cart_services.cart_reprice(user_id=user_id)
+        changed = cart_services.cart_reprice(user_id=user_id, current=current)
         cart = cart_selectors.cart_get(user_id=user_id)
         if not cart.lines:
             raise CartEmpty("There is nothing in the cart to order.")

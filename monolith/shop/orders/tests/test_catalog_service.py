@@ -43,7 +43,7 @@ def test_checkout_is_a_503_problem_when_the_catalog_service_is_down(
     assert response["Content-Type"] == "application/problem+json"
     assert response["Retry-After"] == "1"
     assert response.json()["code"] == "catalog_unavailable"
-    assert len(catalog_down) == 2  # the reservation was tried, and retried once
+    assert len(catalog_down) == 2  # the writer's price of the first line, asked and retried once
     assert not Order.objects.exists()
 
 
@@ -54,4 +54,43 @@ def test_checkout_is_a_503_problem_while_catalog_is_frozen(stocked_cart: Custome
 
     assert response.status_code == 503, response.content
     assert (response.json()["code"], response["Retry-After"]) == ("not_the_writer", "1")
+    assert not Order.objects.exists()
+
+
+def test_checkout_prices_with_the_writer_not_a_stale_copy(stocked_cart: Customer) -> None:
+    # The service raised A's price; the monolith's copy has not seen the event yet.
+    def service(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.startswith("/api/catalog/skus/"):
+            sku = path.rsplit("/", 1)[1]
+            price = {"A": "12.00", "B": "5.50"}[sku]
+            return httpx.Response(
+                200,
+                json={
+                    "sku": sku,
+                    "product": sku.lower(),
+                    "name": sku,
+                    "attributes": {},
+                    "price": price,
+                    "currency": "EUR",
+                    "available": 5,
+                },
+            )
+        slug = path.rsplit("/", 1)[1]
+        return httpx.Response(200, json={"slug": slug, "name": slug.upper(), "is_active": True})
+
+    config = client.ClientConfig(base_url="http://catalog.invalid", token="t", retries=1)
+    previous = client.set_client(
+        client.CatalogClient(config, transport=httpx.MockTransport(service), sleep=lambda s: None)
+    )
+    ownership.set_owner("catalog", "service", frozen=False, why="test: flipped")
+    try:
+        response = stocked_cart.api.post("/api/orders/checkout", {}, format="json")
+        cart = stocked_cart.api.get("/api/cart").json()
+    finally:
+        client.set_client(previous)
+
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "price_changed"
+    assert [(i["sku"], i["unit_price"]) for i in cart["items"]] == [("A", "12.00"), ("B", "5.50")]
     assert not Order.objects.exists()
