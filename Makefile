@@ -27,6 +27,7 @@ test-sqlite: install
 	@mkdir -p reports
 	KIT_DB=sqlite $(PYTEST) -m "not postgres" --junitxml=reports/sqlite.xml --behaviour-summary reports/behaviour-sqlite.md
 	KIT_DB=sqlite $(PYTEST) extracted/notifications --ds notifications_service.test_settings -m "not postgres" --junitxml=reports/notifications-sqlite.xml
+	KIT_DB=sqlite $(PYTEST) extracted/catalog --ds catalog_service.settings_test -m "not postgres" --junitxml=reports/catalog-sqlite.xml
 
 # Each extracted service's tests run in a pytest of their own (--ds: its settings; its Django app
 # shares an app label with the monolith's, so the two cannot load in one process).
@@ -37,6 +38,7 @@ test-postgres: install
 	KIT_DB=postgres $(PYTEST) monolith migrations tests/behaviour --junitxml=reports/postgres.xml --behaviour-summary reports/behaviour-postgres.md
 	KIT_DB=postgres $(PYTEST) -m postgres tests strangler-proxy contracts --junitxml=reports/postgres-marked.xml
 	KIT_DB=postgres $(PYTEST) extracted/notifications --ds notifications_service.test_settings --junitxml=reports/notifications-postgres.xml
+	KIT_DB=postgres $(PYTEST) extracted/catalog --ds catalog_service.settings_test --junitxml=reports/catalog-postgres.xml
 
 lint: install
 	$(BIN)/ruff check .

@@ -153,7 +153,9 @@ def demo(
             console.print(f"logs: {stack.var_dir / 'logs'}")
             raise typer.Exit(1) from exc
         table = Table(title="The migration, rehearsed")
-        for column in ("stage", "step", "gates", "parity", "behaviour suite", "s"):
+        table.add_column("stage", no_wrap=True)
+        table.add_column("step", no_wrap=True)
+        for column in ("gates", "parity", "behaviour suite", "s"):
             table.add_column(column)
         for row in rows:
             mark = "" if row.ok else "[red]FAILED[/red] "

@@ -71,7 +71,8 @@ class Walkthrough:
 
     def _apply(self, runner: StageRunner, stage: Stage, label: str) -> None:
         result = runner.apply(stage.number)
-        gates = "; ".join(f"{k} {v.split(' ', 1)[0]}" for k, v in result.gates.items())
+        passed = [k for k, v in result.gates.items() if v.startswith("pass")]
+        gates = f"{len(passed)}/{len(result.gates)} pass" if result.gates else "-"
         self.rows.append(
             Row(f"{stage.number} {stage.name}", label, gates, "", "", result.seconds, True)
         )
