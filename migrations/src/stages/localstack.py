@@ -242,13 +242,15 @@ def start_stack(
 
 
 def _manage_script(
-    path: Path, env: dict[str, str], keep: tuple[str, ...], manage_py: Path
+    path: Path, env: dict[str, str], keep: tuple[str, ...], manage_py: Path, settings: str
 ) -> list[str]:
     """A wrapper that runs one side's manage.py with that side's settings (the stage hooks and
     a person at a terminal use it: ``<var>/<side>/manage.sh ownership show``)."""
     import shlex
 
     lines = ["#!/bin/sh", "# written by strangler up: this side's settings, then its manage.py"]
+    # Explicit: a caller's own DJANGO_SETTINGS_MODULE (a test run's, say) must not leak in.
+    lines.append(f"export DJANGO_SETTINGS_MODULE={shlex.quote(settings)}")
     for key in sorted(env):
         if key.startswith(keep):
             lines.append(f"export {key}={shlex.quote(env[key])}")
