@@ -277,8 +277,9 @@ def _info(
         _manage_script(
             mono.var_dir / "manage.sh",
             mono.env(),
-            ("SHOP_", "DJANGO_SETTINGS_MODULE"),
+            ("SHOP_",),
             MONOLITH_DIR / "manage.py",
+            mono.env()["DJANGO_SETTINGS_MODULE"],
         ),
     )
     sides = {
@@ -291,6 +292,7 @@ def _info(
                 c.env(),
                 (c.prefix, *c.extra_env),
                 c.directory / "manage.py",
+                f"{n}_service.settings",
             ),
         )
         for n, c in services.items()
