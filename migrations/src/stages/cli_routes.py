@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import socket
 from pathlib import Path
 from typing import Annotated, Any
@@ -63,10 +64,17 @@ def default_who() -> str:
 
 
 def resolve_admin(admin_url: str, token: str, var_dir: Path) -> tuple[str, str]:
-    """The admin URL and token: given, from the environment (typer), or the local proxy's."""
-    if not (admin_url and token) and (var_dir / "stack.json").exists():
+    """The admin URL and token: given, from the environment (typer), the kit's (a stack.json
+    written by `strangler up` in ``var_dir`` or in ``KIT_VAR_DIR``), or the local proxy's."""
+    kit_home = Path(os.environ.get("KIT_VAR_DIR", str(REPO_DIR / ".kit" / "demo")))
+    candidates = [var_dir / "stack.json"]
+    if not (var_dir / "proxy.json").exists():  # a proxy of its own in var_dir comes first
+        candidates.append(kit_home / "stack.json")
+    for stack_file in candidates:
+        if (admin_url and token) or not stack_file.exists():
+            continue
         try:  # a kit started by `strangler up`: its stack.json names the proxy
-            stack = json.loads((var_dir / "stack.json").read_text())
+            stack = json.loads(stack_file.read_text())
             admin_url = admin_url or str(stack["admin_url"])
             token = token or str(stack["admin_token"])
         except (OSError, ValueError, KeyError):
