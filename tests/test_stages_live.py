@@ -140,10 +140,15 @@ def _staff_token(stack: LocalStack) -> str:
     return str(response.json()["access_token"])
 
 
-def _stock_and_price(url: str, sku: str) -> tuple[int, Decimal]:
-    detail = httpx.get(f"{url}/api/catalog/skus/{sku}", timeout=30).json()
-    stock = httpx.get(f"{url}/api/catalog/skus/{sku}/stock", timeout=30).json()
-    return int(stock["on_hand"]), Decimal(detail["price"])
+def _stock_and_price(url: str, sku: str, token: str) -> tuple[int, Decimal]:
+    detail = httpx.get(f"{url}/api/catalog/skus/{sku}", timeout=30)
+    stock = httpx.get(
+        f"{url}/api/catalog/skus/{sku}/stock",
+        headers={"Authorization": f"Bearer {token}"},  # stock levels are staff-only
+        timeout=30,
+    )
+    assert (detail.status_code, stock.status_code) == (200, 200), (url, detail.text, stock.text)
+    return int(stock.json()["on_hand"]), Decimal(detail.json()["price"])
 
 
 def _check_load(stack: LocalStack, load: WriteLoad, start: dict[str, int]) -> None:
@@ -154,7 +159,7 @@ def _check_load(stack: LocalStack, load: WriteLoad, start: dict[str, int]) -> No
             stack.info.monolith.url,
             stack.info.services["catalog"].url,
         ):
-            on_hand, price = _stock_and_price(side, sku)
+            on_hand, price = _stock_and_price(side, sku, load.token)
             assert on_hand == start[sku] + load.adjusted.get(sku, 0), (side, sku)
             if sku in load.last_price:
                 assert price == load.last_price[sku], (side, sku)
@@ -176,7 +181,7 @@ def test_every_stage_applies_verifies_rolls_back_and_reapplies(stack: LocalStack
     token = _staff_token(stack)
     products = httpx.get(stack.info.proxy_url + "/api/catalog/products?page_size=4").json()
     skus = [p["variants"][0]["sku"] for p in products["results"]]
-    start = {sku: _stock_and_price(stack.info.proxy_url, sku)[0] for sku in skus}
+    start = {sku: _stock_and_price(stack.info.proxy_url, sku, token)[0] for sku in skus}
     load = WriteLoad(stack.info.proxy_url, token, skus)
 
     load.start()
