@@ -242,3 +242,41 @@ def test_redaction_of_samples() -> None:
     difference = {"path": "/customer/email", "primary": "a@b", "candidate": "c@d"}
     assert redact_difference(difference)["primary"] == "[redacted]"
     assert redact_difference({"path": "/price", "primary": "1"})["primary"] == "1"
+
+
+def test_a_follower_that_catches_up_on_the_second_look_is_lag_not_a_mismatch() -> None:
+    # The candidate follows the primary's events: its first answer is one write behind.
+    calls = {"n": 0}
+
+    def behind_once(scope: Any, body: bytes) -> dict[str, Any]:
+        calls["n"] += 1
+        return {**PRODUCT, "price": "9.99"} if calls["n"] == 1 else PRODUCT
+
+    apps = {"monolith": json_app(PRODUCT), "catalog": json_app(behind_once)}
+
+    async def scenario() -> None:
+        async with Harness(apps, _shadow(recheck=0.01)) as h:
+            await h.client.get("/api/catalog/products/tee")
+            await _settle(h, 1)
+
+            assert h.metric("strangler_shadow_total", route="catalog", outcome="lag") == 1
+            assert h.metric("strangler_shadow_total", route="catalog", outcome="mismatch") == 0
+            assert calls["n"] == 2  # asked again once
+            report = h.app.shadow.noise.report()  # type: ignore[union-attr]
+            assert report["routes"]["catalog"]["mismatches"] == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_difference_still_there_on_the_second_look_is_a_mismatch() -> None:
+    apps = {"monolith": json_app(PRODUCT), "catalog": json_app({**PRODUCT, "price": "12.60"})}
+
+    async def scenario() -> None:
+        async with Harness(apps, _shadow(recheck=0.01)) as h:
+            await h.client.get("/api/catalog/products/tee")
+            await _settle(h, 1)
+
+            assert h.metric("strangler_shadow_total", route="catalog", outcome="mismatch") == 1
+            assert h.metric("strangler_shadow_total", route="catalog", outcome="lag") == 0
+
+    asyncio.run(scenario())

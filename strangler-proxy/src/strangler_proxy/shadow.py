@@ -29,10 +29,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from .diff import NoiseFilter, Response, RuleBook, compare
+from .diff import Diff, NoiseFilter, Response, RuleBook, compare
 from .metrics import Metrics
 from .table import SAFE_METHODS, ShadowSpec, ShadowWrites
 from .tracing import ShadowLink
+
+RECHECKS = 3  # looks again at a mismatch (with ``recheck`` set) before it counts
 
 IN_LOOP_COMPARE_LIMIT = 64 * 1024  # larger bodies are compared in a thread
 DEFER = 0.002  # seconds a mirror waits before it is sent
@@ -283,8 +285,15 @@ class Shadow:
         else:
             raw = compare(mirror.primary, candidate, rules)
         noise = compare(mirror.primary, secondary, rules) if secondary is not None else None
+        lagged = False
+        if not raw.ok and mirror.method in SAFE_METHODS and spec.recheck > 0:
+            later = await self._recheck(mirror, rules)
+            if later is not None:
+                raw, noise, lagged = later, None, True
         verdict = self.noise.observe_diffs(mirror.route, raw, noise)
-        if verdict.matched:
+        if lagged:
+            outcome = "lag"
+        elif verdict.matched:
             outcome = "match"
         elif verdict.ok:
             outcome = "noise"
@@ -302,6 +311,27 @@ class Shadow:
                 summary=verdict.summary(),
             )
         return outcome
+
+    async def _recheck(self, mirror: Mirror, rules: Any) -> Diff | None:
+        """Both sides again, ``recheck`` seconds apart, up to RECHECKS times; the first clean
+        comparison (None when none is, or a side fails). During a migration the candidate
+        follows the primary's events a few milliseconds behind, so a read racing a write
+        differs once and agrees on a later look; a regression differs every time."""
+        spec = mirror.spec
+        for _ in range(RECHECKS):
+            await asyncio.sleep(spec.recheck)
+            try:
+                async with asyncio.timeout(spec.timeout):
+                    primary, candidate = await asyncio.gather(
+                        self._send(mirror, mirror.primary_upstream),
+                        self._send(mirror, mirror.candidate),
+                    )
+            except Exception:  # a failed look proves nothing: the first verdict stands
+                return None
+            again = compare(primary, candidate, rules)
+            if again.ok:
+                return again
+        return None
 
     def _outcome(self, mirror: Mirror, outcome: str, **details: Any) -> str:
         self.metrics.shadow_outcome(mirror.route, outcome)

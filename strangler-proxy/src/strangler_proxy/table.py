@@ -91,6 +91,9 @@ class ShadowSpec:
     timeout: float = 2.0  # the candidate's own timeout (never the user's)
     writes: ShadowWrites = ShadowWrites.SKIP
     noise_sample: float = 0.0  # share of safe mirrors also re-asked of the primary (Diffy noise)
+    # Seconds after which a mismatching safe request is asked of both sides again: a difference
+    # gone on the second look was a follower catching up (outcome "lag"), not a regression.
+    recheck: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +235,12 @@ def kit_default_data(
         "version": 1,
         "upstreams": upstreams,
         "default": "monolith",
-        "defaults": {"timeout": 30, "retry": {"attempts": 2}, "shadow": {"writes": "skip"}},
+        # recheck: during a migration the candidate follows the monolith's events a few ms
+        # behind; a read that raced a write is asked again before it counts as a mismatch.
+        "defaults": {
+            "timeout": 30,
+            "retry": {"attempts": 2},
+            "shadow": {"writes": "skip", "recheck": 0.25},
+        },
         "routes": routes,
     }

@@ -192,7 +192,9 @@ def _retry(where: _Where, data: Any, path: str) -> RetrySpec:
 
 
 def _shadow(where: _Where, data: Any, path: str) -> ShadowSpec:
-    data = _only(where, data, path, ("sample", "body_cap", "timeout", "writes", "noise_sample"))
+    data = _only(
+        where, data, path, ("sample", "body_cap", "timeout", "writes", "noise_sample", "recheck")
+    )
     writes = data.get("writes", ShadowWrites.SKIP.value)
     if writes not in {w.value for w in ShadowWrites}:
         where.fail(data, "writes", f"{path}.writes", f"{writes!r} is not 'skip' or 'dry-run'")
@@ -202,6 +204,7 @@ def _shadow(where: _Where, data: Any, path: str) -> ShadowSpec:
         timeout=_number(where, data, "timeout", path, 2.0, 0.01, 600),
         writes=ShadowWrites(writes),
         noise_sample=_number(where, data, "noise_sample", path, 0.0, 0.0, 1.0),
+        recheck=_number(where, data, "recheck", path, 0.0, 0.0, 10.0),
     )
 
 
