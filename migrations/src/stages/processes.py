@@ -36,6 +36,16 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def folder_secret(var_dir: Path) -> str:
+    """A per-folder Django secret key, made once: the kit's servers run with DEBUG off."""
+    path = var_dir / "secret-key"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 @dataclass
 class MonolithConfig:
     var_dir: Path
@@ -60,13 +70,7 @@ class MonolithConfig:
         return f"http://{self.host}:{self.port}"
 
     def secret(self) -> str:
-        """A per-folder secret, made once: the server runs with DEBUG off."""
-        path = self.var_dir / "secret-key"
-        if not path.exists():
-            self.var_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        return folder_secret(self.var_dir)
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -224,12 +228,7 @@ class ServiceConfig:
         return f"http://{self.host}:{self.port}"
 
     def secret(self) -> str:
-        path = self.var_dir / "secret-key"
-        if not path.exists():
-            self.var_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        return folder_secret(self.var_dir)
 
     def env(self) -> dict[str, str]:
         p = self.prefix
