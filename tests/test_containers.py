@@ -19,7 +19,16 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 DASHBOARDS = sorted((DEPLOY / "grafana" / "dashboards").glob("*.json"))
-APP_SERVICES = {"monolith", "monolith-relay", "proxy"}
+CONTEXTS = ("notifications", "catalog")  # the extracted services, in stage order
+APP_SERVICES = {
+    "monolith",
+    "monolith-relay",
+    "monolith-consumer",
+    "proxy",
+    *CONTEXTS,
+    *(f"{c}-relay" for c in CONTEXTS),
+    *(f"{c}-consumer" for c in CONTEXTS),
+}
 INFRA_IMAGES = {
     "postgres": "docker.io/library/postgres:",
     "rabbitmq": "docker.io/library/rabbitmq:",
@@ -65,21 +74,66 @@ def airgap() -> dict[str, Any]:
 # ------------------------------------------------------------------------------ compose.yaml
 
 
-def test_compose_has_the_stage_0_stack(compose: dict[str, Any]) -> None:
+def test_compose_has_the_whole_stack(compose: dict[str, Any]) -> None:
+    infrastructure = {"postgres", "rabbitmq", "redis", "prometheus", "grafana"}
     assert set(compose["services"]) == {
-        "postgres",
-        "rabbitmq",
-        "redis",
-        "monolith",
-        "monolith-relay",
-        "proxy",
-        "prometheus",
-        "grafana",
+        *infrastructure,
+        *APP_SERVICES,
         "otel-collector",
         "jaeger",
         "cli",
     }
     assert compose["name"] == "strangler-kit"
+    # every extracted service of the repo runs in the stack
+    extracted = {p.parent.name for p in (ROOT / "extracted").glob("*/manage.py")}
+    assert extracted == set(CONTEXTS)
+
+
+def test_extracted_services_run_web_relay_and_consumer(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for context in CONTEXTS:
+        prefix = context.upper() + "_"
+        assert services[context]["command"] == ["service", context]
+        assert services[f"{context}-relay"]["command"][:3] == ["service", context, "relay"]
+        assert services[f"{context}-consumer"]["command"][:3] == ["service", context, "consume"]
+        for name in (context, f"{context}-relay", f"{context}-consumer"):
+            env = services[name]["environment"]
+            # its own database, never the monolith's
+            assert env[prefix + "DATABASE_URL"].endswith(f"@postgres:5432/kit_{context}"), name
+            assert env[prefix + "BROKER_URL"].startswith("amqp://"), name
+            assert env[prefix + "JWKS_URL"] == "http://monolith:8000/api/users/jwks.json"
+            assert env["OTEL_SERVICE_NAME"] == name
+        waits = services[f"{context}-relay"]["environment"]["KIT_WAIT_FOR"].split()
+        assert f"http://{context}:8000/health/ready" in waits  # its migrations are in
+        assert f"--upstream={context}=http://{context}:8000" in services["proxy"]["command"]
+    consumer = services["monolith-consumer"]
+    assert consumer["command"][:2] == ["consume", "monolith"]
+    # one sink folder for both sides of the notifications handover
+    sink = "notifications-sink:/var/lib/kit/sink"
+    for name in ("monolith", "monolith-consumer", "notifications-consumer", "cli"):
+        assert sink in services[name]["volumes"], name
+    assert compose["x-monolith-env"]["SHOP_NOTIFICATIONS_SINK"] == "dir:/var/lib/kit/sink"
+    assert compose["x-notifications-env"]["NOTIFICATIONS_SINK"] == "/var/lib/kit/sink"
+    assert compose["x-monolith-env"]["SHOP_CATALOG_URL"] == "http://catalog:8000"
+    token = compose["x-catalog-env"]["CATALOG_SERVICE_TOKEN"]
+    assert compose["x-monolith-env"]["SHOP_CATALOG_SERVICE_TOKEN"] == token
+
+
+def test_cli_writes_the_stack_file_for_the_stage_verbs(compose: dict[str, Any]) -> None:
+    cli = compose["services"]["cli"]
+    env = cli["environment"]
+    assert env["KIT_STACK_FROM_ENV"] == "1"
+    assert env["KIT_SERVICES"].split() == list(CONTEXTS)
+    for context in CONTEXTS:  # each side's settings, for its manage.py
+        assert context.upper() + "_DATABASE_URL" in env
+    assert "SHOP_DATABASE_URL" in env
+    # podman-compose 1.6 runs a profiled service only with --profile named; the docs and the
+    # CI step say so
+    assert cli["profiles"] == ["tools"]
+    assert (
+        "--profile tools run -T --rm -e COLUMNS=150 cli strangler"
+        in (ROOT / ".ci/containers").read_text()
+    )
 
 
 def test_infrastructure_images_are_pinned_official_images(compose: dict[str, Any]) -> None:
@@ -150,6 +204,9 @@ def test_secrets_come_from_the_env_file_only(compose: dict[str, Any]) -> None:
         "KIT_PROXY_ADMIN_TOKEN",
         "KIT_STAFF_PASSWORD",
         "GRAFANA_ADMIN_PASSWORD",
+        "NOTIFICATIONS_SECRET_KEY",
+        "CATALOG_SECRET_KEY",
+        "CATALOG_SERVICE_TOKEN",
     }
     example = dict(
         line.split("=", 1)
@@ -169,7 +226,13 @@ def test_named_volumes_are_declared(compose: dict[str, Any]) -> None:
             if not source.startswith("."):
                 used.add(source)
     assert used == set(compose["volumes"])
-    assert {"postgres-data", "rabbitmq-data", "monolith-var", "proxy-var"} <= used
+    assert {
+        "postgres-data",
+        "rabbitmq-data",
+        "monolith-var",
+        "proxy-var",
+        "notifications-sink",
+    } <= used
 
 
 def test_bind_mounted_files_exist(compose: dict[str, Any], airgap: dict[str, Any]) -> None:
@@ -217,9 +280,14 @@ def test_databases_one_per_service(compose: dict[str, Any]) -> None:
 def test_prometheus_scrapes_compose_services(compose: dict[str, Any]) -> None:
     config = load_yaml(DEPLOY / "prometheus" / "prometheus.yml")
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert {"proxy", "monolith", "relay", "rabbitmq"} <= set(jobs)
+    assert {"proxy", "monolith", "relay", "consumers", "rabbitmq", *CONTEXTS} <= set(jobs)
+    scraped = {t.split(":")[0] for t in _all_targets(jobs.values())}
+    for name in APP_SERVICES:  # every kit process with metrics is a target
+        assert name in scraped, name
+    for context in CONTEXTS:
+        assert jobs[context]["static_configs"][0]["targets"] == [f"{context}:8000"]
     for name, job in jobs.items():
-        for target in job["static_configs"][0]["targets"]:
+        for target in _all_targets([job]):
             host, port = target.split(":")
             assert host == "localhost" or host in compose["services"], (name, target)
             assert port.isdigit()
@@ -227,6 +295,10 @@ def test_prometheus_scrapes_compose_services(compose: dict[str, Any]) -> None:
     assert "--admin-port=8081" in proxy_admin
     assert jobs["proxy"]["static_configs"][0]["targets"] == ["proxy:8081"]
     assert "--metrics-port" in compose["services"]["monolith-relay"]["command"]
+
+
+def _all_targets(jobs: Any) -> list[str]:
+    return [t for job in jobs for static in job["static_configs"] for t in static["targets"]]
 
 
 # ------------------------------------------------------------------------------ Grafana
@@ -243,6 +315,7 @@ def known_metric_names() -> set[str]:
     for source in (
         ROOT / "migrations/src/eventbus/metrics.py",
         DEPLOY / "container/metrics_wsgi.py",
+        ROOT / "extracted/servicekit/servicekit/metrics.py",  # the extracted services'
     ):
         text = source.read_text()
         for kind, name in re.findall(r'(Counter|Gauge|Histogram)\(\s*"(\w+)"', text):
@@ -534,6 +607,79 @@ def test_entrypoint_maps_verbs_to_processes(monkeypatch: pytest.MonkeyPatch) -> 
         "list",
     ]
     assert entrypoint.command_for(["wait"]) == []
+
+
+def test_entrypoint_runs_an_extracted_service_its_own_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    entrypoint = load_module(DEPLOY / "container/entrypoint.py", "kit_entrypoint")
+    monkeypatch.setattr(entrypoint, "APP", ROOT)
+    monkeypatch.setenv("KIT_PREPARE", "0")
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "config.settings.base")  # the image's
+    monkeypatch.chdir(ROOT)
+    python = sys.executable
+    catalog = ROOT / "extracted" / "catalog"
+    assert entrypoint.command_for(["service", "catalog"]) == [
+        "gunicorn",
+        "-c",
+        str(catalog / "gunicorn.conf.py"),
+    ]
+    assert entrypoint.os.environ["DJANGO_SETTINGS_MODULE"] == "catalog_service.settings"
+    assert Path.cwd() == catalog  # as stages/processes.py starts it
+    assert entrypoint.command_for(["service", "catalog", "relay", "--metrics-port", "9101"]) == [
+        python,
+        str(catalog / "manage.py"),
+        "relay",
+        "--metrics-port",
+        "9101",
+    ]
+    notifications = ROOT / "extracted" / "notifications" / "manage.py"
+    assert entrypoint.command_for(["service", "notifications", "consume"]) == [
+        python,
+        str(notifications),
+        "consume",
+        "notifications",
+    ]
+    assert entrypoint.os.environ["DJANGO_SETTINGS_MODULE"] == "notifications_service.settings"
+    assert entrypoint.command_for(["service", "notifications", "manage", "ownership", "show"])[
+        2:
+    ] == ["ownership", "show"]
+    with pytest.raises(SystemExit, match="no extracted service 'cart'"):
+        entrypoint.command_for(["service", "cart"])
+    with pytest.raises(SystemExit, match="name the context"):
+        entrypoint.command_for(["service"])
+
+
+def test_stack_file_from_the_cli_environment(tmp_path: Path) -> None:
+    """The stage verbs read the container stack's stack.json as they read `strangler up`'s."""
+    from stages.stack import StackInfo
+
+    stackfile = load_module(DEPLOY / "container/stackfile.py", "kit_stackfile")
+    env = {
+        "KIT_PROXY_ADMIN_TOKEN": "admin-token",
+        "SHOP_DATABASE_URL": "postgres://kit:pw@postgres:5432/kit_monolith",
+        "SHOP_BROKER_URL": "amqp://kit:pw@rabbitmq:5672//",
+        "KIT_SERVICES": "notifications catalog",
+        "NOTIFICATIONS_DATABASE_URL": "postgres://kit:pw@postgres:5432/kit_notifications",
+        "CATALOG_DATABASE_URL": "postgres://kit:pw@postgres:5432/kit_catalog",
+        "KIT_STAFF_PASSWORD": "staff-pw",
+    }
+    path = stackfile.write_stack(tmp_path / "kit" / "stack.json", env)
+    assert path.stat().st_mode & 0o777 == 0o600  # it holds the admin token
+    info = StackInfo.load(path)
+    assert (info.proxy_url, info.admin_url) == ("http://proxy:8080", "http://proxy:8081")
+    assert info.admin_token == "admin-token"
+    assert info.monolith.database_url.endswith("/kit_monolith")
+    assert list(info.services) == ["notifications", "catalog"]
+    catalog = info.side("catalog")
+    assert catalog.url == "http://catalog:8000"
+    assert catalog.database_url.endswith("/kit_catalog")
+    # a service's manage.py with its own settings module (the image's is the monolith's)
+    assert catalog.manage[:2] == ["env", "DJANGO_SETTINGS_MODULE=catalog_service.settings"]
+    assert catalog.manage[-1].endswith("/extracted/catalog/manage.py")
+    assert info.monolith.manage[1] == "DJANGO_SETTINGS_MODULE=config.settings.base"
+    assert (info.staff_email, info.staff_password) == ("staff@shop.test", "staff-pw")
+    del env["CATALOG_DATABASE_URL"]
+    with pytest.raises(SystemExit, match="CATALOG_DATABASE_URL is not set"):
+        stackfile.stack_from_env(env)
 
 
 def test_entrypoint_wait_is_bounded() -> None:

@@ -6,7 +6,9 @@
     prometheus  PROM JOB...      each job's targets are up and have been scraped with samples
     trace       BASE QUERY       one checkout through the proxy with a known trace id; the trace
                                  backend (Jaeger's query API) holds it with spans of the proxy
-                                 and the monolith (and of a consumer, with --consumer NAME)
+                                 and the monolith, and of every --service NAME (an extracted
+                                 service the checkout calls) and --consumer NAME (a relay or
+                                 consumer its events pass through): OTEL_SERVICE_NAMEs
 
 Every wait is bounded (--timeout); every failure says what was expected and what came back.
 """
@@ -151,7 +153,13 @@ def prometheus(url: str, jobs: list[str], timeout: float) -> None:
         )
 
 
-def trace(base: str, query_url: str, consumers: list[str], timeout: float) -> None:
+def trace(
+    base: str,
+    query_url: str,
+    consumers: list[str],
+    timeout: float,
+    services: list[str] | None = None,
+) -> None:
     trace_id = secrets.token_hex(16)
     parent = f"00-{trace_id}-{secrets.token_hex(8)}-01"
     email = f"trace-{uuid.uuid4().hex[:12]}@shop.test"
@@ -159,7 +167,7 @@ def trace(base: str, query_url: str, consumers: list[str], timeout: float) -> No
         _customer(client, email, secrets.token_urlsafe(12), register=True)
         order = _buy_one(client, headers={"traceparent": parent})
     say(f"checkout {order['id']} sent with trace id {trace_id}")
-    needed = {"strangler-proxy", "monolith", *consumers}
+    needed = {"strangler-proxy", "monolith", *(services or []), *consumers}
 
     def spans() -> dict[str, list[str]]:
         answer = httpx.get(f"{query_url}/api/traces/{trace_id}", timeout=5.0)
@@ -203,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("base")
     p.add_argument("query")
     p.add_argument("--consumer", action="append", default=[], help="a consumer's service name")
+    p.add_argument("--service", action="append", default=[], help="an extracted service's name")
     args = parser.parse_args(argv)
     try:
         if args.command == "ready":
@@ -214,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "prometheus":
             prometheus(args.url, args.jobs, args.timeout)
         else:
-            trace(args.base, args.query, args.consumer, args.timeout)
+            trace(args.base, args.query, args.consumer, args.timeout, args.service)
     except CheckFailed as exc:
         print(f"[stack-check] FAILED: {exc}", file=sys.stderr, flush=True)
         return 1

@@ -4,11 +4,21 @@
                         staff account, seed: the launcher's steps), then exec gunicorn
     proxy               wait for the route store's database, then exec the strangler proxy
     relay               wait for database, broker and the monolith's readiness, exec the relay
-    consume SERVICE     the same, then exec that service's consumer
+    consume SERVICE     the same, then exec that service's consumer (the monolith's own:
+                        ``consume monolith``)
+    service CONTEXT     an extracted service (extracted/CONTEXT): migrate its own database,
+                        then exec gunicorn with its gunicorn.conf.py
+    service CONTEXT relay|consume [ARGS]
+                        that service's relay (``manage.py relay``) or consumer
+                        (``manage.py consume CONTEXT``): the same code path as the monolith's
+    service CONTEXT manage ARGS
+                        that service's manage.py (ownership show, contacts_sync, ...)
     tracestore          the OTLP trace store (air-gapped stand-in for collector + Jaeger)
     wait                only wait (KIT_WAIT_FOR), then exit 0
     probe URL           exit 0 when URL answers 200, else 1 (the compose healthchecks)
-    anything else       exec'd as is (`strangler routes list`, `bash`, ...)
+    anything else       exec'd as is (`strangler routes list`, `bash`, ...); with
+                        KIT_STACK_FROM_ENV=1 the stage verbs' stack.json ($KIT_STACK) is
+                        written first from the environment (stackfile.py)
 
 KIT_WAIT_FOR lists what must answer first, space-separated: ``tcp:host:port`` or an
 ``http(s)://`` URL (200 expected). Waits back off exponentially with jitter, for at most
@@ -21,6 +31,7 @@ from __future__ import annotations
 
 import os
 import random
+import runpy
 import shutil
 import socket
 import subprocess
@@ -76,11 +87,12 @@ def wait_for(targets: Sequence[str], budget: float) -> None:
         log(f"{target} answers")
 
 
-def manage(*args: str, attempts: int = 5) -> None:
+def manage(*args: str, attempts: int = 5, directory: Path | None = None) -> None:
     """``manage.py <args>``, retried with backoff: the database may still be starting."""
-    command = [sys.executable, str(APP / "monolith" / "manage.py"), *args]
+    directory = directory or APP / "monolith"
+    command = [sys.executable, str(directory / "manage.py"), *args]
     for attempt in range(1, attempts + 1):
-        result = subprocess.run(command, cwd=APP / "monolith", check=False)
+        result = subprocess.run(command, cwd=directory, check=False)
         if result.returncode == 0:
             return
         if attempt == attempts:
@@ -107,6 +119,34 @@ def prepare_monolith() -> None:
         manage("seed", "--products", products)
 
 
+SERVICE_VERBS = ("web", "relay", "consume", "manage")
+
+
+def service_command(context: str, rest: list[str]) -> list[str]:
+    """An extracted service's process; sets its settings module (the image's is the
+    monolith's) and works from its folder, as stages/processes.py starts it locally."""
+    directory = APP / "extracted" / context
+    if not context.isidentifier() or not (directory / "manage.py").exists():
+        raise SystemExit(f"service: no extracted service {context!r} (no {directory}/manage.py)")
+    os.environ["DJANGO_SETTINGS_MODULE"] = f"{context}_service.settings"
+    os.chdir(directory)
+    verb = rest[0] if rest and rest[0] in SERVICE_VERBS else "web"
+    args = rest[1:] if rest and rest[0] in SERVICE_VERBS else rest
+    manage_py = [sys.executable, str(directory / "manage.py")]
+    if verb == "relay":
+        return [*manage_py, "relay", *args]
+    if verb == "consume":
+        return [*manage_py, "consume", context, *args]
+    if verb == "manage":
+        return [*manage_py, *args]
+    if os.environ.get("KIT_PREPARE", "1") == "1":
+        var_dir = os.environ.get(f"{context.upper()}_VAR_DIR")
+        if var_dir:
+            Path(var_dir).mkdir(parents=True, exist_ok=True)
+        manage("migrate", "--no-input", "-v", "0", directory=directory)
+    return ["gunicorn", "-c", str(directory / "gunicorn.conf.py"), *args]
+
+
 def command_for(argv: list[str]) -> list[str]:
     verb, rest = (argv[0], argv[1:]) if argv else ("monolith", [])
     if verb == "monolith":
@@ -124,6 +164,10 @@ def command_for(argv: list[str]) -> list[str]:
         return [sys.executable, "-m", "eventbus", "relay", *rest]
     if verb == "consume":
         return [sys.executable, "-m", "eventbus", "consume", "--service", *rest]
+    if verb == "service":
+        if not rest:
+            raise SystemExit("service: name the context, e.g. `service catalog`")
+        return service_command(rest[0], rest[1:])
     if verb == "tracestore":
         return [sys.executable, str(APP / "deploy/container/tracestore.py"), *rest]
     if verb == "wait":
@@ -140,6 +184,10 @@ def main(argv: list[str]) -> int:
     targets = os.environ.get("KIT_WAIT_FOR", "").split()
     if targets:
         wait_for(targets, float(os.environ.get("KIT_WAIT_SECONDS", "180")))
+    if os.environ.get("KIT_STACK_FROM_ENV") == "1" and os.environ.get("KIT_STACK"):
+        # the stage verbs' stack.json, from this container's environment (stackfile.py)
+        stackfile = runpy.run_path(str(Path(__file__).resolve().with_name("stackfile.py")))
+        stackfile["write_stack"](Path(os.environ["KIT_STACK"]), os.environ)
     command = command_for(argv)
     if not command:
         return 0
