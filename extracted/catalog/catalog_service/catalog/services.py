@@ -524,6 +524,9 @@ def _product_state(product: Product) -> dict[str, Any]:
             for v in Variant.objects.filter(product_id=product.pk).order_by("sku")
         ),
         "aggregate_version": product.version,
+        # A follower stamps its copy's updated_at with the event's time: the same instant as
+        # the writer's row, so parity checks compare equal rows.
+        "occurred_at": product.updated_at,
     }
 
 
