@@ -83,7 +83,7 @@ class WriteLoad:
                     self._write(
                         client,
                         "POST",
-                        f"/api/catalog/skus/{sku}/stock",
+                        f"/api/catalog/skus/{sku}/stock-adjustments",
                         {"delta": 1, "reason": "load"},
                         sku,
                         None,
