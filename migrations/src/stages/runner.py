@@ -153,7 +153,15 @@ class StageRunner:
 
         self._run_hooks(s.before_backfill, writer=mono)
         self.say(f"[1/5] backfill {mono.name} -> {service.name}: {len(s.tables)} tables")
-        filled = backfill(mono.database_url, service.database_url, s.tables, progress=progress)
+        # Resume a backfill that was interrupted; otherwise start over: keys are not always
+        # increasing (uuids), so rows written since a finished backfill can sit below its
+        # checkpoint. Upserts make starting over safe.
+        resume = _interrupted(service.database_url)
+        if resume:
+            self.say("      resuming the interrupted backfill from its checkpoints")
+        filled = backfill(
+            mono.database_url, service.database_url, s.tables, progress=progress, fresh=not resume
+        )
         result.notes.append(f"backfill: {_rows(filled)} rows")
         self.say(f"      {_rows(filled)} rows in {filled.seconds:.1f}s")
 
@@ -443,6 +451,16 @@ class StageRunner:
                 handover.set_owner(
                     side.database_url, context, owner, frozen=False, why=f"{why} (aborted)"
                 )
+
+
+def _interrupted(database_url: str) -> bool:
+    """True when a backfill into this database stopped before it finished (a checkpoint row
+    not marked done)."""
+    sql = "SELECT count(*) FROM kit_backfill_progress WHERE NOT done"
+    try:
+        return int(handover.run_sql(database_url, sql, sql, ())[0][0]) > 0
+    except Exception:  # no backfill ever ran here: no progress table
+        return False
 
 
 def _rows(report: BackfillReport | VerifyReport) -> int:

@@ -12,6 +12,8 @@ import time
 import uuid
 from collections.abc import Sequence
 
+import psycopg
+
 from . import backfill_pg, backfill_sqlite
 from . import checkpoint as ckpt
 from .dbs import parse_pair, pg_columns, pg_connect, resolve_all, sqlite_columns, sqlite_connect
@@ -42,27 +44,33 @@ def backfill(
         # Autocommit: each ``dst.transaction()`` is then a real transaction that commits with
         # its chunk (in an implicit outer transaction it would only be a savepoint).
         with pg_connect(source) as src, pg_connect(target) as dst:
-            resolved = resolve_all(
-                tables,
-                [pg_columns(src, s.name) for s in tables],
-                [pg_columns(dst, s.name) for s in tables],
-                labels,
-            )
-            ckpt.pg_ensure(dst)
-            for table in resolved:
-                if fresh:
-                    with dst.transaction():
-                        ckpt.pg_drop(dst, table.name)
-                report.tables.append(
-                    backfill_pg.backfill_table(
-                        src,
-                        dst,
-                        table,
-                        chunk_rows=chunk_rows,
-                        run_id=report.run_id,
-                        progress=progress,
-                    )
+            # One snapshot of the source for every table: a child row copied later cannot name
+            # a parent written after the parent's table was copied, so the target's foreign
+            # keys hold while the source keeps taking writes.
+            src.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            src.read_only = True
+            with src.transaction():
+                resolved = resolve_all(
+                    tables,
+                    [pg_columns(src, s.name) for s in tables],
+                    [pg_columns(dst, s.name) for s in tables],
+                    labels,
                 )
+                ckpt.pg_ensure(dst)
+                for table in resolved:
+                    if fresh:
+                        with dst.transaction():
+                            ckpt.pg_drop(dst, table.name)
+                    report.tables.append(
+                        backfill_pg.backfill_table(
+                            src,
+                            dst,
+                            table,
+                            chunk_rows=chunk_rows,
+                            run_id=report.run_id,
+                            progress=progress,
+                        )
+                    )
     else:
         conn = sqlite_connect(target)
         try:
