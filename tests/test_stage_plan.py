@@ -29,7 +29,18 @@ def test_the_plan_runs_from_the_monolith_to_catalog() -> None:
     assert catalog.gates.verify_clean
     assert {f.follower for f in catalog.before} == {"catalog"}
     assert {f.follower for f in catalog.after} == {"monolith"}
-    assert "catalog_reservation (key id)" in describe(catalog)
+    assert "catalog_reservation (key id): no events, moves at the flip" in describe(catalog)
+    assert catalog.flip_only == {
+        "catalog_reservation",
+        "catalog_reservationline",
+        "catalog_stockmovement",
+    }
+    assert [t.name for t in catalog.followed_tables] == [
+        "catalog_category",
+        "catalog_product",
+        "catalog_variant",
+        "catalog_inventory",
+    ]
     assert "nothing moves" in describe(stages[0])
 
 

@@ -71,6 +71,14 @@ class Stage:
     source: Path
     before_backfill: tuple[Hook, ...] = ()
     after_flip: tuple[Hook, ...] = ()
+    # Tables no event carries (``follow: flip``): they move at the flip's reconcile only, so
+    # between flips the follower's copy of them is stale by design and verify skips them.
+    flip_only: frozenset[str] = frozenset()
+
+    @property
+    def followed_tables(self) -> tuple[TableSpec, ...]:
+        """The tables a follower keeps current from events: what parity means between flips."""
+        return tuple(t for t in self.tables if t.name not in self.flip_only)
 
     @property
     def moves_data(self) -> bool:
@@ -132,11 +140,18 @@ def parse_stage(data: Any, source: Path) -> Stage:
         raise PlanError(f"{where}: a stage file is a mapping")
     context = data.get("context")
     tables = []
+    flip_only = set()
     for i, item in enumerate(data.get("data") or ()):
         at = f"{where}: data[{i}]"
-        tables.append(
-            TableSpec(name=str(_need(item, "table", str, at)), key=str(_need(item, "key", str, at)))
+        table = TableSpec(
+            name=str(_need(item, "table", str, at)), key=str(_need(item, "key", str, at))
         )
+        tables.append(table)
+        follow = item.get("follow", "events")
+        if follow not in ("events", "flip"):
+            raise PlanError(f"{at}: 'follow' is 'events' or 'flip', not {follow!r}")
+        if follow == "flip":
+            flip_only.add(table.name)
     events = data.get("events") or {}
     if not isinstance(events, Mapping):
         events = {}
@@ -156,6 +171,7 @@ def parse_stage(data: Any, source: Path) -> Stage:
         before_backfill=_hooks(
             (data.get("hooks") or {}).get("before_backfill"), f"{where}: hooks.before_backfill"
         ),
+        flip_only=frozenset(flip_only),
         after_flip=_hooks(
             (data.get("hooks") or {}).get("after_flip"), f"{where}: hooks.after_flip"
         ),
@@ -195,7 +211,11 @@ def describe(s: Stage) -> str:
     lines.append(f"  context {s.context} moves to the {s.service} service")
     lines.append(f"  routes that flip: {', '.join(s.routes)} (monolith -> shadow -> service)")
     lines.append("  data that moves (parents first):")
-    lines += [f"    - {t.name} (key {t.key})" for t in s.tables]
+    lines += [
+        f"    - {t.name} (key {t.key})"
+        + (": no events, moves at the flip" if t.name in s.flip_only else "")
+        for t in s.tables
+    ]
     lines.append("  events before the flip:")
     lines += [f"    - {f.describe()}" for f in s.before]
     lines.append("  events after the flip:")
