@@ -19,7 +19,7 @@ from django.db import transaction
 from contracts.events import CartCleared, CartLine, CartUpdated
 from eventbus.outbox import publish
 from shop.catalog import selectors as catalog_selectors
-from shop.catalog.errors import CatalogUnavailable
+from shop.catalog import services as catalog_services
 from shop.common.errors import NotFound
 
 from .errors import CurrencyMismatch, InsufficientStock, QuantityOutOfRange, UnknownSku
@@ -128,7 +128,7 @@ def _or_ask_the_writer(sku: str, attempt: Callable[[Variant | None], T]) -> T:
             raise  # the local tables are the writer's: their answer is final
         try:
             writer = catalog_selectors.variant_get_from_writer(sku=sku)
-        except CatalogUnavailable as exc:
+        except catalog_services.CatalogUnavailable as exc:
             log.warning("cart: %s for %s stands on the local copy: %s", refused.code, sku, exc)
             raise refused from None
         if writer is None:

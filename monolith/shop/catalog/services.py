@@ -46,6 +46,7 @@ from eventbus.outbox import publish
 from shop.common.errors import NotFound
 
 from . import client
+from .client import CatalogClient, ClientConfig, set_client
 from .errors import (
     CatalogUnavailable,
     InsufficientStock,
@@ -76,7 +77,9 @@ from .writer import is_writer, remote
 from .writer import require as _writer
 
 __all__ = [
+    "CatalogClient",
     "CatalogUnavailable",
+    "ClientConfig",
     "InsufficientStock",
     "InvalidInput",
     "OutOfStock",
@@ -94,6 +97,7 @@ __all__ = [
     "reservation_commit",
     "reservation_release",
     "reservations_expire",
+    "set_client",
     "stock_adjust",
     "stock_reserve",
     "stock_restock",

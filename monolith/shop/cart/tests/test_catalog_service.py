@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 
 from eventbus.ownership import services as ownership
 from shop.cart import selectors, services
-from shop.catalog import client
-from shop.catalog.tests.fake_service import Answer, FakeService
+from shop.catalog import services as catalog_services
+from shop.common.fake_service import Answer, FakeService
 
 pytestmark = [pytest.mark.cart, pytest.mark.django_db]
 
@@ -40,12 +40,14 @@ def at_the_service(sku: str, *, available: int, price: str = "12.50") -> tuple[A
 @pytest.fixture
 def service() -> Iterator[FakeService]:
     with FakeService() as fake:
-        config = client.ClientConfig(base_url=fake.url, token="t", retries=2, timeout=1.0)
-        previous = client.set_client(client.CatalogClient(config, sleep=lambda seconds: None))
+        config = catalog_services.ClientConfig(base_url=fake.url, token="t", retries=2, timeout=1.0)
+        previous = catalog_services.set_client(
+            catalog_services.CatalogClient(config, sleep=lambda seconds: None)
+        )
         try:
             yield fake
         finally:
-            made = client.set_client(previous)
+            made = catalog_services.set_client(previous)
             if made is not None:
                 made.close()
 

@@ -14,8 +14,7 @@ from shop.catalog.breaker import State
 from shop.catalog.client import CatalogClient, ClientConfig
 from shop.catalog.errors import CatalogUnavailable
 from shop.catalog.selectors import VariantView
-
-from .fake_service import Answer, FakeService, running
+from shop.common.fake_service import Answer, FakeService, running
 
 pytestmark = [pytest.mark.catalog]
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from eventbus.ownership import services as ownership
-from shop.catalog import client
+from shop.catalog import services as catalog_services
 from shop.orders.models import Order
 
 from .conftest import Customer
@@ -25,13 +25,15 @@ def catalog_down(stocked_cart: Customer) -> Iterator[list[httpx.Request]]:
         calls.append(request)
         raise httpx.ConnectError("connection refused", request=request)
 
-    config = client.ClientConfig(base_url="http://catalog.invalid", token="t", retries=2)
-    previous = client.set_client(
-        client.CatalogClient(config, transport=httpx.MockTransport(refuse), sleep=lambda s: None)
+    config = catalog_services.ClientConfig(base_url="http://catalog.invalid", token="t", retries=2)
+    previous = catalog_services.set_client(
+        catalog_services.CatalogClient(
+            config, transport=httpx.MockTransport(refuse), sleep=lambda s: None
+        )
     )
     ownership.set_owner("catalog", "service", frozen=False, why="test: flipped")
     yield calls
-    client.set_client(previous)
+    catalog_services.set_client(previous)
 
 
 def test_checkout_is_a_503_problem_when_the_catalog_service_is_down(
@@ -79,16 +81,18 @@ def test_checkout_prices_with_the_writer_not_a_stale_copy(stocked_cart: Customer
         slug = path.rsplit("/", 1)[1]
         return httpx.Response(200, json={"slug": slug, "name": slug.upper(), "is_active": True})
 
-    config = client.ClientConfig(base_url="http://catalog.invalid", token="t", retries=1)
-    previous = client.set_client(
-        client.CatalogClient(config, transport=httpx.MockTransport(service), sleep=lambda s: None)
+    config = catalog_services.ClientConfig(base_url="http://catalog.invalid", token="t", retries=1)
+    previous = catalog_services.set_client(
+        catalog_services.CatalogClient(
+            config, transport=httpx.MockTransport(service), sleep=lambda s: None
+        )
     )
     ownership.set_owner("catalog", "service", frozen=False, why="test: flipped")
     try:
         response = stocked_cart.api.post("/api/orders/checkout", {}, format="json")
         cart = stocked_cart.api.get("/api/cart").json()
     finally:
-        client.set_client(previous)
+        catalog_services.set_client(previous)
 
     assert response.status_code == 409, response.content
     assert response.json()["code"] == "price_changed"
