@@ -1,0 +1,59 @@
+"""A failed gate stops `stage apply` before the flip, names the gate and says why, and leaves
+the monolith the writer with its routes back in monolith mode (embedded default)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stages import handover
+from stages.localstack import LocalStack, start_stack
+from stages.plan import load_plan
+from stages.runner import GateFailed, StageRunner
+
+pytestmark = [pytest.mark.slow]
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[LocalStack]:
+    running = start_stack(tmp_path / "kit", db="sqlite", products=20)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def _dead_letter(stack: LocalStack, service: str) -> None:
+    """One message parked in ``service``'s dead-letter queue, as a failing handler leaves it."""
+    from kombu import Producer
+
+    from eventbus.broker import connect
+    from eventbus.topology import Topology
+
+    topology = Topology(prefix=stack.info.eventbus_prefix)
+    with connect(stack.info.broker_url) as conn:
+        Producer(conn.channel()).publish(
+            {"event": "poison"},
+            exchange=topology.dlx(service),
+            routing_key="#",
+            declare=[topology.dlq(service)],
+        )
+
+
+def test_a_dead_letter_stops_the_apply_before_the_flip(stack: LocalStack) -> None:
+    _dead_letter(stack, "notifications")
+    info = stack.info
+    assert handover.dlq_depth(info.broker_url, info.eventbus_prefix, "notifications") == 1
+    runner = StageRunner(info, load_plan())
+
+    with pytest.raises(GateFailed) as failed:
+        runner.apply(1)
+
+    assert failed.value.gate == "dlq"
+    assert "dead letters" in str(failed.value) and "strangler dlq list" in str(failed.value)
+    [state] = [s for s in runner.status() if s.stage.number == 1]
+    assert not state.applied
+    assert state.routes == {"notifications": "monolith"}  # shadow was undone
+    assert handover.owner_of(info.monolith.database_url, "notifications") == ("monolith", False)
