@@ -27,18 +27,14 @@ def stack(tmp_path: Path) -> Iterator[LocalStack]:
 
 def _dead_letter(stack: LocalStack, service: str) -> None:
     """One message parked in ``service``'s dead-letter queue, as a failing handler leaves it."""
-    from kombu import Producer
-
-    from eventbus.broker import connect
+    from eventbus.broker import Outgoing, Publisher
     from eventbus.topology import Topology
 
     topology = Topology(prefix=stack.info.eventbus_prefix)
-    with connect(stack.info.broker_url) as conn:
-        Producer(conn.channel()).publish(
-            {"event": "poison"},
-            exchange=topology.dlx(service),
-            routing_key="#",
-            declare=[topology.dlq(service)],
+    with Publisher(stack.info.broker_url) as publisher:
+        publisher.publish(
+            [Outgoing(body=b'{"event": "poison"}', routing_key="x", message_id="poison-1")],
+            exchange=topology.dlx_name(service),
         )
 
 
