@@ -32,6 +32,8 @@ def _dead_letter(stack: LocalStack, service: str) -> None:
 
     topology = Topology(prefix=stack.info.eventbus_prefix)
     with Publisher(stack.info.broker_url) as publisher:
+        # Known to this process too (the embedded broker keeps exchange types per process).
+        topology.dlq(service)(publisher.channel).declare()  # type: ignore[no-untyped-call]
         publisher.publish(
             [Outgoing(body=b'{"event": "poison"}', routing_key="x", message_id="poison-1")],
             exchange=topology.dlx_name(service),
