@@ -130,16 +130,6 @@ class WriteLoad:
         self.errors.append(f"{method} {path}: still refused after 100 tries")
 
 
-def _staff_token(stack: LocalStack) -> str:
-    info = stack.info
-    response = httpx.post(
-        info.proxy_url + "/api/users/login",
-        json={"email": info.staff_email, "password": info.staff_password},
-    )
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
-
-
 def _stock_and_price(url: str, sku: str, token: str) -> tuple[int, Decimal]:
     detail = httpx.get(f"{url}/api/catalog/skus/{sku}", timeout=30)
     stock = httpx.get(
@@ -178,7 +168,7 @@ def test_every_stage_applies_verifies_rolls_back_and_reapplies(stack: LocalStack
     runner.apply(1)
     _assert_verified(runner, 1)
 
-    token = _staff_token(stack)
+    token = runner.staff_token()
     products = httpx.get(stack.info.proxy_url + "/api/catalog/products?page_size=4").json()
     skus = [p["variants"][0]["sku"] for p in products["results"]]
     start = {sku: _stock_and_price(stack.info.proxy_url, sku, token)[0] for sku in skus}

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from contracts.ids import NOTIFICATIONS_NS, notification_id
 from notifications_service.notifications import sink
 from notifications_service.notifications.templates import render
 
@@ -28,14 +27,6 @@ def test_render_fills_the_order_and_leaves_gaps_for_missing_values() -> None:
 def test_render_refuses_an_unknown_kind() -> None:
     with pytest.raises(KeyError):
         render("order_lost", {})
-
-
-def test_ids_are_the_same_on_both_sides_and_differ_per_fact() -> None:
-    a = notification_id(7, "order_paid", "o-1")
-    assert a == uuid.uuid5(NOTIFICATIONS_NS, "7:order_paid:o-1")
-    assert a == notification_id(7, "order_paid", "o-1")
-    assert a != notification_id(7, "order_placed", "o-1")
-    assert a != notification_id(8, "order_paid", "o-1")
 
 
 def message(nid: uuid.UUID, subject: str = "Hi") -> dict[str, Any]:

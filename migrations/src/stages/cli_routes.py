@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .processes import REPO_DIR
+from .stack import StackInfo, StackMissing
 
 DEFAULT_VAR_DIR = REPO_DIR / ".kit" / "proxy"
 
@@ -74,11 +75,11 @@ def resolve_admin(admin_url: str, token: str, var_dir: Path) -> tuple[str, str]:
         if (admin_url and token) or not stack_file.exists():
             continue
         try:  # a kit started by `strangler up`: its stack.json names the proxy
-            stack = json.loads(stack_file.read_text())
-            admin_url = admin_url or str(stack["admin_url"])
-            token = token or str(stack["admin_token"])
-        except (OSError, ValueError, KeyError):
-            pass
+            stack = StackInfo.load(stack_file)
+        except (OSError, ValueError, KeyError, TypeError, StackMissing):
+            continue
+        admin_url = admin_url or stack.admin_url
+        token = token or stack.admin_token
     if not admin_url:
         try:
             info = json.loads((var_dir / "proxy.json").read_text())

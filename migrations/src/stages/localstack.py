@@ -147,9 +147,7 @@ def start_stack(
     for cfg in services.values():
         cfg.jwks_url = f"{mono.base_url}/api/users/jwks.json"
         cfg.monolith_url = mono.base_url
-    stack = LocalStack(
-        var_dir, _info(mono, services, broker_url, prefix, "", "", ""), databases=databases
-    )
+    stack = LocalStack(var_dir, _info(mono, services, broker_url, prefix), databases=databases)
     try:
         monolith_prepare(mono, seed_products=products)
         for cfg in services.values():
@@ -224,15 +222,9 @@ def start_stack(
         stack.servers.append(
             Server("proxy", str(proxy_info["data_url"]), process, logs / "proxy.log")
         )
-        stack.info = _info(
-            mono,
-            services,
-            broker_url,
-            prefix,
-            str(proxy_info["data_url"]),
-            str(proxy_info["admin_url"]),
-            (proxy_dir / "admin-token").read_text().strip(),
-        )
+        stack.info.proxy_url = str(proxy_info["data_url"])
+        stack.info.admin_url = str(proxy_info["admin_url"])
+        stack.info.admin_token = (proxy_dir / "admin-token").read_text().strip()
         stack.info.save(stack.stack_file)
         stack.check()
     except BaseException:
@@ -262,24 +254,21 @@ def _manage_script(
 
 
 def _info(
-    mono: MonolithConfig,
-    services: dict[str, ServiceConfig],
-    broker_url: str,
-    prefix: str,
-    proxy_url: str,
-    admin_url: str,
-    admin_token: str,
+    mono: MonolithConfig, services: dict[str, ServiceConfig], broker_url: str, prefix: str
 ) -> StackInfo:
+    """The stack as the stage verbs see it; the proxy's URLs and token are filled in once it
+    is up."""
+    mono_env = mono.env()
     monolith = Side(
         "monolith",
         mono.base_url,
         mono.database_url,
         _manage_script(
             mono.var_dir / "manage.sh",
-            mono.env(),
+            mono_env,
             ("SHOP_",),
             MONOLITH_DIR / "manage.py",
-            mono.env()["DJANGO_SETTINGS_MODULE"],
+            mono_env["DJANGO_SETTINGS_MODULE"],
         ),
     )
     sides = {
@@ -298,9 +287,9 @@ def _info(
         for n, c in services.items()
     }
     return StackInfo(
-        proxy_url=proxy_url,
-        admin_url=admin_url,
-        admin_token=admin_token,
+        proxy_url="",
+        admin_url="",
+        admin_token="",
         monolith=monolith,
         broker_url=broker_url,
         eventbus_prefix=prefix,

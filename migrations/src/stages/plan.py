@@ -80,10 +80,6 @@ class Stage:
         """The tables a follower keeps current from events: what parity means between flips."""
         return tuple(t for t in self.tables if t.name not in self.flip_only)
 
-    @property
-    def moves_data(self) -> bool:
-        return self.context is not None
-
 
 def _need(data: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     value = data.get(key)

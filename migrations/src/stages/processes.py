@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -91,12 +92,14 @@ class MonolithConfig:
         return env
 
 
-def manage(cfg: MonolithConfig, *args: str, log: IO[str] | None = None) -> None:
-    """Run ``manage.py <args>`` for this monolith; raise ProcessFailed with its output."""
+def _run_manage(
+    manage_py: Path, env: dict[str, str], args: Sequence[str], label: str, log: IO[str] | None
+) -> str:
+    """Run ``manage.py <args>`` of one side; return its output or raise ProcessFailed."""
     result = subprocess.run(
-        [sys.executable, str(MONOLITH_DIR / "manage.py"), *args],
-        env=cfg.env(),
-        cwd=MONOLITH_DIR,
+        [sys.executable, str(manage_py), *args],
+        env=env,
+        cwd=manage_py.parent,
         capture_output=True,
         text=True,
         check=False,
@@ -105,8 +108,15 @@ def manage(cfg: MonolithConfig, *args: str, log: IO[str] | None = None) -> None:
         log.write(result.stdout + result.stderr)
     if result.returncode != 0:
         raise ProcessFailed(
-            f"manage.py {' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+            f"{label} {' '.join(args)} failed ({result.returncode}):\n"
+            f"{result.stdout}{result.stderr}"
         )
+    return result.stdout
+
+
+def manage(cfg: MonolithConfig, *args: str, log: IO[str] | None = None) -> None:
+    """Run the monolith's ``manage.py <args>``; raise ProcessFailed with its output."""
+    _run_manage(MONOLITH_DIR / "manage.py", cfg.env(), args, "manage.py", log)
 
 
 def monolith_prepare(cfg: MonolithConfig, *, seed_products: int = 0) -> None:
@@ -168,18 +178,18 @@ class Server:
 
 def monolith_start(cfg: MonolithConfig, *, wait: bool = True) -> Server:
     """Serve the prepared monolith with gunicorn (threaded workers, keep-alive)."""
-    log_path = cfg.var_dir / "monolith.log"
-    log = log_path.open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(MONOLITH_DIR / "gunicorn.conf.py")],
-        env=cfg.env(),
-        cwd=MONOLITH_DIR,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # Ctrl+C in the CLI stops it through stop(), not twice
-    )
-    log.close()
-    server = Server("monolith", cfg.base_url, process, log_path)
+    return _serve("monolith", MONOLITH_DIR, cfg.env(), cfg.base_url, cfg.var_dir, wait=wait)
+
+
+def _serve(
+    name: str, directory: Path, env: dict[str, str], base_url: str, var_dir: Path, *, wait: bool
+) -> Server:
+    """gunicorn with ``directory``'s gunicorn.conf.py, logging to ``var_dir/<name>.log``, in a
+    session of its own (Ctrl+C in the CLI stops it through stop(), not twice)."""
+    log_path = var_dir / f"{name}.log"
+    argv = [sys.executable, "-m", "gunicorn", "-c", str(directory / "gunicorn.conf.py")]
+    process = background(name, argv, env=env, cwd=directory, log_path=log_path)
+    server = Server(name, base_url, process, log_path)
     if wait:
         server.wait_ready()
     return server
@@ -255,22 +265,9 @@ class ServiceConfig:
 
 def service_manage(cfg: ServiceConfig, *args: str, log: IO[str] | None = None) -> str:
     """Run ``extracted/<context>/manage.py <args>``; return its output or raise ProcessFailed."""
-    result = subprocess.run(
-        [sys.executable, str(cfg.directory / "manage.py"), *args],
-        env=cfg.env(),
-        cwd=cfg.directory,
-        capture_output=True,
-        text=True,
-        check=False,
+    return _run_manage(
+        cfg.directory / "manage.py", cfg.env(), args, f"{cfg.context} manage.py", log
     )
-    if log is not None:
-        log.write(result.stdout + result.stderr)
-    if result.returncode != 0:
-        raise ProcessFailed(
-            f"{cfg.context} manage.py {' '.join(args)} failed ({result.returncode}):\n"
-            f"{result.stdout}{result.stderr}"
-        )
-    return result.stdout
 
 
 def service_prepare(cfg: ServiceConfig) -> None:
@@ -281,30 +278,18 @@ def service_prepare(cfg: ServiceConfig) -> None:
 
 def service_start(cfg: ServiceConfig, *, wait: bool = True) -> Server:
     """Serve the prepared service with gunicorn (its own gunicorn.conf.py)."""
-    log_path = cfg.var_dir / f"{cfg.context}.log"
-    cfg.var_dir.mkdir(parents=True, exist_ok=True)
-    log = log_path.open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(cfg.directory / "gunicorn.conf.py")],
-        env=cfg.env(),
-        cwd=cfg.directory,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    log.close()
-    server = Server(cfg.context, cfg.base_url, process, log_path)
-    if wait:
-        server.wait_ready()
-    return server
+    return _serve(cfg.context, cfg.directory, cfg.env(), cfg.base_url, cfg.var_dir, wait=wait)
 
 
 def background(
     name: str, argv: list[str], *, env: dict[str, str], cwd: Path, log_path: Path
 ) -> subprocess.Popen[bytes]:
-    """A long-running helper process (relay, consumer) with its output in ``log_path``."""
+    """A long-running process (server, relay, consumer) in a session of its own, with its
+    output in ``log_path`` after a line that says what started."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("ab")
+    log.write(f"--- {name}: {' '.join(argv)}\n".encode())
+    log.flush()
     try:
         return subprocess.Popen(
             argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -30,7 +30,9 @@ import httpx
 from . import handover
 from .cli_routes import AdminFailed, call, default_who
 from .data import BackfillReport, VerifyReport, backfill, reconcile, verify
-from .plan import Hook, Stage, describe
+from .data.checkpoint import interrupted
+from .plan import Hook, PlanError, Stage
+from .plan import stage as plan_stage
 from .processes import REPO_DIR
 from .stack import Side, StackInfo
 
@@ -97,10 +99,10 @@ class StageRunner:
     # --- reading the state ----------------------------------------------------------------------
 
     def stage(self, number: int) -> Stage:
-        for s in self.plan:
-            if s.number == number:
-                return s
-        raise StageRefused(f"there is no stage {number} (the plan has 0..{len(self.plan) - 1})")
+        try:
+            return plan_stage(number, self.plan)
+        except PlanError as exc:
+            raise StageRefused(str(exc)) from None
 
     def _routes(self) -> dict[str, str]:
         data = self._admin("GET", "/admin/routes")
@@ -121,14 +123,6 @@ class StageRunner:
                 StageState(s, applied, {r: routes.get(r, "?") for r in s.routes}, mono, svc)
             )
         return states
-
-    def current(self) -> int:
-        """The highest stage whose context the service writes (0: the monolith alone)."""
-        applied = [st.stage.number for st in self.status() if st.applied]
-        return max(applied, default=0)
-
-    def plan_text(self, number: int) -> str:
-        return describe(self.stage(number))
 
     # --- apply ---------------------------------------------------------------------------------
 
@@ -156,7 +150,7 @@ class StageRunner:
         # Resume a backfill that was interrupted; otherwise start over: keys are not always
         # increasing (uuids), so rows written since a finished backfill can sit below its
         # checkpoint. Upserts make starting over safe.
-        resume = _interrupted(service.database_url)
+        resume = interrupted(service.database_url)
         if resume:
             self.say("      resuming the interrupted backfill from its checkpoints")
         filled = backfill(
@@ -231,7 +225,7 @@ class StageRunner:
             )
             self.say(f"parity: {owner.name} (writer) vs {follower.name} (follower)")
             # The follower lags by the events in flight: let them land before comparing.
-            self._drain(owner, follower.name if follower.name != "monolith" else "monolith")
+            self._drain(owner, follower.name)
             report = verify(owner.database_url, follower.database_url, s.followed_tables)
             if s.flip_only:
                 self.say(
@@ -428,8 +422,7 @@ class StageRunner:
         old_owner = "monolith" if new_owner == "service" else "service"
         why = f"stage {s.number}: {context} {old.name} -> {new.name}"
         with self._frozen(old, context, old_owner, why):
-            follower_queue = new.name if new.name != "monolith" else "monolith"
-            waited = self._drain(old, follower_queue)
+            waited = self._drain(old, new.name)
             repaired = reconcile(old.database_url, new.database_url, s.tables)
             after = repaired.after
             if s.gates.verify_clean and (after is None or not after.clean):
@@ -456,16 +449,6 @@ class StageRunner:
                 handover.set_owner(
                     side.database_url, context, owner, frozen=False, why=f"{why} (aborted)"
                 )
-
-
-def _interrupted(database_url: str) -> bool:
-    """True when a backfill into this database stopped before it finished (a checkpoint row
-    not marked done)."""
-    sql = "SELECT count(*) FROM kit_backfill_progress WHERE NOT done"
-    try:
-        return int(handover.run_sql(database_url, sql, sql, ())[0][0]) > 0
-    except Exception:  # no backfill ever ran here: no progress table
-        return False
 
 
 def _rows(report: BackfillReport | VerifyReport) -> int:

@@ -17,7 +17,7 @@ import httpx
 
 from .journey import Journey, Step
 from .localstack import LocalStack
-from .plan import Stage
+from .plan import Stage, describe
 from .runner import StageRunner, StepResult, VerifyResult
 
 Say = Callable[[str], None]
@@ -55,7 +55,7 @@ class Walkthrough:
             on_journey(self.journey)
         for stage in self.plan:
             self.say(f"\n[bold]== stage {stage.number}: {stage.title} ==[/bold]")
-            self.say(runner.plan_text(stage.number))
+            self.say(describe(stage))
             if stage.context is None:
                 self._verify(runner, stage, "baseline", None)
                 continue

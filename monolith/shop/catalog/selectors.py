@@ -138,14 +138,11 @@ def catalog_is_remote() -> bool:
 
 
 def variant_get_from_writer(*, sku: str) -> VariantView | None:
-    """``variant_get`` answered by the catalog writer itself, for a caller about to refuse
-    something on the local copy's word (an unknown SKU, too little stock): the copy may just not
-    have caught up. While the monolith writes catalog the local row is the writer's; once the
-    service does, it is asked over HTTP (only active products' SKUs: an inactive one is None).
-    Raises ``CatalogUnavailable`` when the service cannot answer."""
-    if not remote():
-        variant = variant_get(sku=sku)
-        return variant if variant is not None and variant.is_active else None
+    """``variant_get`` answered by the catalog service, the writer once it owns catalog, for a
+    caller about to refuse something on the local copy's word (an unknown SKU, too little
+    stock, a stale price): the copy may just not have caught up. Callers ask it only when
+    :func:`catalog_is_remote`. Only active products' SKUs (an inactive one is None). Raises
+    ``CatalogUnavailable`` when the service cannot answer."""
     from . import client  # here: client imports this module's views
 
     return client.variant_get(sku=sku)

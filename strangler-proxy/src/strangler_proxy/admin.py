@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import os
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
@@ -27,6 +26,7 @@ from urllib.parse import parse_qs
 from contracts.problems import CONTENT_TYPE, Problem, generic
 
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from .metrics import pid_alive
 from .store import Outcome, Store, StoreError
 from .table import RouteTable, TableError, load_text
 
@@ -68,16 +68,6 @@ def describe_table(table: RouteTable) -> dict[str, Any]:
     }
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class AdminApp:
     def __init__(
         self,
@@ -105,7 +95,7 @@ class AdminApp:
                 data = json.loads(path.read_text())
             except (OSError, ValueError):
                 continue
-            if _alive(int(data.get("pid", 0))):
+            if pid_alive(int(data.get("pid", 0))):
                 out.append(data)
         return out
 

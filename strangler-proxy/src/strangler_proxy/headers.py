@@ -43,7 +43,6 @@ INTERNAL_IDENTITY_HEADERS = frozenset(
 SHADOW_HEADER = b"x-strangler-shadow"
 DRY_RUN_HEADER = b"x-strangler-dry-run"
 GENERATION_HEADER = b"x-strangler-generation"
-ROUTE_HEADER = b"x-strangler-route"
 REQUEST_ID = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 _TRACEPARENT = re.compile(rb"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
@@ -186,11 +185,6 @@ def inbound(
         kept.append((b"x-forwarded-host", fhost))
     kept.append((REQUEST_ID, info.request_id.encode()))
     return info
-
-
-def uuid4hex() -> str:
-    """A random request id (uuid4's 32 hex digits, without uuid4's object: 10x cheaper)."""
-    return f"{random.getrandbits(128):032x}"
 
 
 def traceparent(trace_id: str, span_id: str, sampled: bool) -> bytes:

@@ -171,7 +171,7 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -190,7 +190,7 @@ class SnapshotCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         snapshots = list(self._snapshots())
         own = os.getpid()
-        live = [s for s in snapshots if s.get("pid") == own or _alive(int(s.get("pid", 0)))]
+        live = [s for s in snapshots if s.get("pid") == own or pid_alive(int(s.get("pid", 0)))]
         for name, (text, labels) in COUNTERS.items():
             family = CounterMetricFamily(name, text, labels=list(labels))
             totals: dict[tuple[str, ...], float] = {}

@@ -23,7 +23,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -229,12 +228,3 @@ def serve(settings: ProxySettings) -> int:
         return run(supervisor.run())
     finally:
         supervisor.stop_workers()
-
-
-def read_info(var_dir: Path) -> dict[str, object] | None:
-    """``<var_dir>/proxy.json`` of a running proxy, or None."""
-    try:
-        data = json.loads((Path(var_dir) / "proxy.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None

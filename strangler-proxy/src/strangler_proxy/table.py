@@ -119,9 +119,6 @@ class Route:
             out["percent"] = self.percent
         return out
 
-    def matches_method(self, method: str) -> bool:
-        return self.methods is None or method in self.methods
-
 
 @dataclass(frozen=True, slots=True)
 class RouteTable:

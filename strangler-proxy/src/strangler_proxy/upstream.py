@@ -105,10 +105,6 @@ class Pool:
             self._schedule(min(deadline for deadline, _ in self._deadlines.values()))
 
     @property
-    def open_connections(self) -> int:
-        return self._open
-
-    @property
     def idle_connections(self) -> int:
         return len(self._idle)
 

@@ -15,7 +15,6 @@ from eventbus.inbox import Ordering
 from . import follower
 
 SERVICE = "catalog"
-SUBSCRIPTIONS = ("catalog.product.*", "catalog.variant.*", "catalog.inventory.*")
 
 
 @handlers.on(ProductCreated, service=SERVICE, ordering=Ordering.NONE)

@@ -225,10 +225,10 @@ def stock_reserve(
     if not wanted:
         raise ValueError("nothing to reserve")
     if not idempotency_key:
-        return _reserve(wanted, owner_ref, ttl_seconds, uuid.uuid4())
+        return _reserve(wanted, owner_ref, ttl_seconds, uuid.uuid4(), keyed=False)
     reservation_id = reservation_id_for(idempotency_key)
     try:
-        return _reserve(wanted, owner_ref, ttl_seconds, reservation_id)
+        return _reserve(wanted, owner_ref, ttl_seconds, reservation_id, keyed=True)
     except IntegrityError:
         # A concurrent retry with the same key created it first (our insert of the same
         # primary key failed, and our whole transaction, stock included, rolled back).
@@ -251,10 +251,16 @@ def _replay(reservation_id: uuid.UUID, wanted: dict[str, int], owner_ref: str) -
 
 @transaction.atomic
 def _reserve(
-    wanted: dict[str, int], owner_ref: str, ttl_seconds: int, reservation_id: uuid.UUID
+    wanted: dict[str, int],
+    owner_ref: str,
+    ttl_seconds: int,
+    reservation_id: uuid.UUID,
+    *,
+    keyed: bool,
 ) -> ReservationView:
     _writing()
-    if Reservation.objects.filter(pk=reservation_id).exists():
+    # Only a key-derived id can exist already (a retry); a fresh uuid4 cannot.
+    if keyed and Reservation.objects.filter(pk=reservation_id).exists():
         return _replay(reservation_id, wanted, owner_ref)
     now = timezone.now()
     ttl = max(1, min(int(ttl_seconds), int(settings.CATALOG_RESERVATION_TTL_SECONDS)))

@@ -95,3 +95,27 @@ def sqlite_save(
 
 def sqlite_drop(conn: sqlite3.Connection, table: str) -> None:
     conn.execute(f"DELETE FROM main.{TABLE} WHERE table_name = ?", [table])
+
+
+def interrupted(database_url: str) -> bool:
+    """True when a backfill into this database stopped before it finished: a checkpoint row not
+    marked done. No checkpoint table (no backfill ever ran here) is not an interruption."""
+    from contextlib import closing
+
+    from .dbs import parse_url, pg_connect, sqlite_connect
+
+    endpoint = parse_url(database_url)
+    if endpoint.kind == "postgres":
+        with closing(pg_connect(endpoint)) as conn:
+            if conn.execute("SELECT to_regclass(%s)", [TABLE]).fetchone() in (None, (None,)):
+                return False
+            row = conn.execute(f"SELECT count(*) FROM {TABLE} WHERE NOT done").fetchone()
+    else:
+        with closing(sqlite_connect(endpoint)) as lite:
+            exists = lite.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [TABLE]
+            ).fetchone()
+            if not exists or not exists[0]:
+                return False
+            row = lite.execute(f"SELECT count(*) FROM {TABLE} WHERE NOT done").fetchone()
+    return bool(row and row[0])
