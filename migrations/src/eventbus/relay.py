@@ -50,7 +50,7 @@ from opentelemetry.trace import SpanKind
 from . import conf, metrics, tracing
 from .broker import Outgoing, Publisher, connect, connection_errors
 from .outbox.models import OutboxMessage
-from .outbox.selectors import outbox_status
+from .outbox.selectors import lag_seconds, outbox_lag
 from .outbox.services import NOTIFY_CHANNEL
 from .topology import Topology
 
@@ -320,9 +320,9 @@ class Relay:
         if now - self._status_at < 5.0:
             return
         self._status_at = now
-        status = outbox_status(using=self.using)
-        metrics.OUTBOX_UNPUBLISHED.set(status.unpublished)
-        metrics.OUTBOX_OLDEST_AGE.set(status.oldest_age_seconds)
+        unpublished, oldest = outbox_lag(using=self.using)
+        metrics.OUTBOX_UNPUBLISHED.set(unpublished)
+        metrics.OUTBOX_OLDEST_AGE.set(lag_seconds(oldest))
 
     # --- wake-up --------------------------------------------------------------------------
 
