@@ -26,8 +26,15 @@ def test_three_relays_share_the_outbox_and_keep_each_aggregates_order(
     need("postgres", *(["rabbitmq"] if broker == "rabbitmq" else []))
     stack = make_stack("postgres", broker, services=("strict",))
     events, accounts = 3000, 300  # more aggregates than a batch: relays can work side by side
-    stack.produce(events, f"1:{accounts}", "--threads", "4")
+    # The relays start first and the rows arrive while all three listen: started after the
+    # writes, the first relay up can publish the whole outbox before the others connect.
     relays = [stack.relay("--batch", "40") for _ in range(3)]
+    stack.wait_for(
+        "three relays listening",
+        lambda: all("relay started" in relay.log() for relay in relays),
+        timeout=60,
+    )
+    stack.produce(events, f"1:{accounts}", "--threads", "4")
     stack.wait_for(
         "the outbox published",
         lambda: (
