@@ -19,6 +19,7 @@ from .api_client import (
     ApiClient,
     field_names,
     problem,
+    wait_until,
 )
 from .conftest import Product
 from .steps import in_cart, pending_order, results
@@ -210,6 +211,34 @@ def test_declined_card_on_pay_leaves_the_order_payable(
     assert paid.status_code == 200, paid.text
     assert paid.json()["status"] == "paid"
     assert stock_of(item.sku) == {"sku": item.sku, "on_hand": 4, "reserved": 0, "available": 4}
+
+
+def test_each_declined_attempt_is_notified_once_naming_the_order_and_card(
+    customer: ApiClient,
+    product: Callable[..., Product],
+    record_property: Callable[[str, object], None],
+) -> None:
+    item = product(price="12.50", on_hand=5)
+    order = pending_order(customer, item.sku, 2)
+    for _ in range(2):
+        assert customer.pay(order["id"], DECLINED_CARD).status_code == 402
+    declined = {p["id"] for p in results(customer.payments(order_id=order["id"]))}
+    assert len(declined) == 2
+
+    def declines() -> list[dict[str, Any]]:
+        return [
+            n
+            for n in results(customer.notifications())
+            if n["kind"] == "payment_declined" and n["reference"] in declined
+        ]
+
+    messages, _ = wait_until(declines, lambda found: len(found) == 2, record=record_property)
+
+    assert {n["reference"] for n in messages} == declined
+    for message in messages:
+        assert message["subject"] == f"Your payment for order {order['id']} was declined"
+        assert f"card ending {DECLINED_CARD[-4:]} was declined (card_declined)" in message["body"]
+        assert "25.00" in message["body"]
 
 
 def test_paying_after_the_hold_lapsed_cancels_the_order(

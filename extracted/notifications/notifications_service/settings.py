@@ -17,11 +17,16 @@ globals().update(
         apps=["notifications_service.notifications"],
         urlconf="notifications_service.urls",
         wsgi="notifications_service.wsgi.application",
-        # Orders' events make notifications (while this service writes them); the monolith's
-        # notification.sent events keep the copy current (while it follows); users' events keep
-        # the contacts (email, name) messages are addressed to.
+        # Orders' events and declined payments make notifications (while this service writes
+        # them); the monolith's notification.sent events keep the copy current (while it
+        # follows); users' events keep the contacts (email, name) messages are addressed to.
         subscriptions={
-            CONTEXT: ["orders.order.*", "notifications.notification.sent", "users.user.*"]
+            CONTEXT: [
+                "orders.order.*",
+                "payments.payment.declined",
+                "notifications.notification.sent",
+                "users.user.*",
+            ]
         },
         handlers={CONTEXT: ["notifications_service.notifications.handlers"]},
         title="Strangler kit notifications service",

@@ -20,6 +20,7 @@ from contracts.events import (
     NotificationSent,
     OrderPaid,
     OrderPlaced,
+    PaymentDeclined,
     UserRegistered,
     UserUpdated,
 )
@@ -107,6 +108,55 @@ def test_writer_notifies_an_order_once_and_announces_it(
     assert row.body.startswith(f"Hello Ada,\n\nthank you for your order {order.order_id} of 12.50")
     assert [m["id"] for m in sink.delivered(sink_dir)] == [str(row.id)]
     assert sent_events() == [str(row.id)]
+
+
+def declined(user_id: int = 7, order_id: uuid.UUID | None = None) -> PaymentDeclined:
+    return PaymentDeclined(
+        payment_id=uuid.uuid4(),
+        order_id=order_id or uuid.uuid4(),
+        user_id=user_id,
+        amount=Decimal("25"),
+        currency="EUR",
+        status="declined",
+        card_last4="0002",
+        decline_reason="insufficient_funds",
+        provider_reference="",
+        aggregate_version=1,
+    )
+
+
+def test_writer_notifies_each_declined_payment_once(service_writes: None, sink_dir: Path) -> None:
+    deliver(registered())
+    order_id = uuid.uuid4()
+    first, second = declined(order_id=order_id), declined(order_id=order_id)
+
+    assert deliver(first) is Outcome.APPLIED
+    assert deliver(first) is Outcome.DUPLICATE
+    assert deliver(second) is Outcome.APPLIED
+
+    rows = {row.reference: row for row in Notification.objects.all()}
+    assert set(rows) == {str(first.payment_id), str(second.payment_id)}
+    row = rows[str(first.payment_id)]
+    assert row.id == notification_id(7, "payment_declined", str(first.payment_id))
+    # the monolith's words (shop.payments.services._notify_declined renders the same)
+    assert row.subject == f"Your payment for order {order_id} was declined"
+    assert row.body == (
+        f"Hello Ada,\n\nyour card ending 0002 was declined (insufficient_funds) for 25.00 EUR "
+        f"on order {order_id}. Nothing was charged; you can try again with another card.\n"
+    )
+    assert sorted(sent_events()) == sorted(str(r.id) for r in rows.values())
+
+
+def test_follower_keeps_a_declined_payment_pending(sink_dir: Path) -> None:
+    deliver(registered())
+    event = declined()
+
+    deliver(event)
+
+    assert not Notification.objects.exists()
+    assert PendingFact.objects.get().id == notification_id(
+        7, "payment_declined", str(event.payment_id)
+    )
 
 
 def test_follower_does_not_notify_and_keeps_the_fact_pending(sink_dir: Path) -> None:

@@ -11,6 +11,7 @@ class NotificationKind(models.TextChoices):
     ORDER_PAID = "order_paid"
     ORDER_CANCELLED = "order_cancelled"
     ORDER_REFUNDED = "order_refunded"
+    PAYMENT_DECLINED = "payment_declined"
 
 
 class NotificationStatus(models.TextChoices):

@@ -26,6 +26,13 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Hello {name},\n\nyour order {order_id} was cancelled and {total} {currency} refunded "
         "to your card.\n",
     ),
+    # About a payment (reference: the payment id); sent for every declined attempt.
+    NotificationKind.PAYMENT_DECLINED: (
+        "Your payment for order {order_id} was declined",
+        "Hello {name},\n\nyour card ending {card_last4} was declined ({reason}) for {total} "
+        "{currency} on order {order_id}. Nothing was charged; you can try again with another "
+        "card.\n",
+    ),
 }
 
 

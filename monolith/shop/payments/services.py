@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 
 from contracts.events import payments as events
 from eventbus.outbox import publish
+from shop.notifications import services as notification_services
 
 from .cards import card_digits, card_valid
 from .errors import (
@@ -148,6 +149,8 @@ def payment_authorize(
                 provider_reference=reference,
             )
             _publish(payment)
+            if status == PaymentStatus.DECLINED:
+                _notify_declined(payment)
     except IntegrityError:
         # A concurrent call with the same key wrote first: its answer is the answer.
         existing = _by_key(idempotency_key)
@@ -155,6 +158,23 @@ def payment_authorize(
             raise
         return existing
     return payment_view(payment)
+
+
+def _notify_declined(payment: Payment) -> None:
+    """Tell the customer, once per declined attempt (the payment is the fact's reference).
+    The notifications service builds the same message from ``payments.payment.declined``."""
+    notification_services.notification_send(
+        user_id=payment.user_id,
+        kind="payment_declined",
+        reference=str(payment.id),
+        context={
+            "order_id": str(payment.order_id),
+            "total": f"{payment.amount:.2f}",
+            "currency": payment.currency,
+            "reason": payment.decline_reason,
+            "card_last4": payment.card_last4,
+        },
+    )
 
 
 Action = Literal["capture", "void", "refund"]

@@ -2,6 +2,7 @@
 notifications``). Wire event -> typed event -> ONE service call, in the inbox's transaction.
 
     orders.order.placed|paid|cancelled|refunded  -> order_fact_apply   (Ordering.NONE: per fact)
+    payments.payment.declined                   -> order_fact_apply   (Ordering.NONE: per attempt)
     notifications.notification.sent             -> notification_sent_apply (NEWER)
     users.user.registered|updated                -> contact_apply      (NEWER)
 """
@@ -14,6 +15,7 @@ from contracts.events import (
     OrderPaid,
     OrderPlaced,
     OrderRefunded,
+    PaymentDeclined,
     UserRegistered,
     UserUpdated,
 )
@@ -52,6 +54,23 @@ def order_fact(event: OrderState) -> None:
 
 for _event_cls in KINDS:
     handlers.register(_event_cls, order_fact, service=SERVICE, ordering=Ordering.NONE)
+
+
+@handlers.on(PaymentDeclined, service=SERVICE, ordering=Ordering.NONE)
+def payment_declined(event: PaymentDeclined) -> None:
+    services.order_fact_apply(
+        user_id=event.user_id,
+        kind=NotificationKind.PAYMENT_DECLINED,
+        reference=str(event.payment_id),
+        # The monolith's rendering context (shop.payments.services._notify_declined).
+        context={
+            "order_id": str(event.order_id),
+            "total": f"{event.amount:.2f}",
+            "currency": event.currency,
+            "reason": event.decline_reason,
+            "card_last4": event.card_last4,
+        },
+    )
 
 
 @handlers.on(NotificationSent, service=SERVICE, ordering=Ordering.NEWER)

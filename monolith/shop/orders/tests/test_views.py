@@ -122,7 +122,7 @@ def test_declined_card_fails_the_order_and_keeps_the_cart(
     assert stock("B") == (3, 0)
     assert cart_selectors.cart_get(user_id=stocked_cart.id).item_count == 3
     assert _payments(body["order_id"]) == ["declined"]
-    assert _kinds(stocked_cart) == ["order_placed"]
+    assert _kinds(stocked_cart) == ["order_placed", "payment_declined"]
 
 
 def test_provider_error_fails_the_order_and_charges_nothing(stocked_cart: Customer) -> None:

@@ -6,9 +6,11 @@ from decimal import Decimal
 
 import pytest
 
+from shop.notifications import selectors as notifications
 from shop.payments import selectors, services
 from shop.payments.models import LedgerEntry, Payment
 from shop.payments.tests.fakes import CountingProvider
+from shop.users import services as users
 
 pytestmark = [pytest.mark.payments, pytest.mark.django_db]
 
@@ -50,6 +52,27 @@ def test_authorize_declined_does_not_raise(authorize: Authorize, card: str, reas
     assert view.decline_reason == reason
     assert view.card_last4 == card[-4:]
     assert ledger_kinds(view.id) == ["decline"]
+
+
+def test_each_declined_attempt_notifies_the_customer_once(authorize: Authorize) -> None:
+    user_id = int(users.user_register(email="ada@example.com", password="a-long-pass-phrase").pk)
+    order_id = uuid.uuid4()
+    declined = "4000000000000002"
+    first = authorize(order_id=order_id, user_id=user_id, card_number=declined)
+    replayed = authorize(
+        order_id=order_id, user_id=user_id, card_number=declined, idempotency_key="attempt-2"
+    )
+    # the replay of an attempt is the same attempt: no second message
+    authorize(order_id=order_id, user_id=user_id, card_number=declined, idempotency_key="attempt-2")
+    authorize(order_id=order_id, user_id=user_id)  # approved: no message from payments
+
+    sent = list(notifications.notifications_of_user(user_id=user_id))
+    assert sorted((n.kind, n.reference) for n in sent) == sorted(
+        [("payment_declined", str(first.id)), ("payment_declined", str(replayed.id))]
+    )
+    message = next(n for n in sent if n.reference == str(first.id))
+    assert message.subject == f"Your payment for order {order_id} was declined"
+    assert "card ending 0002 was declined (card_declined) for 12.50 EUR" in message.body
 
 
 def test_authorize_provider_error_records_failure(authorize: Authorize) -> None:
