@@ -9,6 +9,7 @@ start a service the way they start the monolith::
     <P>_DEBUG           0/1
     <P>_BROKER_URL      default filesystem://<var>/broker (amqp://... for RabbitMQ)
     <P>_EVENTBUS_PREFIX exchange/queue name prefix ("" in production, unique per test run)
+    <P>_EVENTBUS_OUTBOX_KEEP_DAYS, <P>_EVENTBUS_INBOX_KEEP_DAYS  history kept (7, 14; 0: forever)
     <P>_JWKS_URL        the users JWKS (e.g. http://monolith/api/users/jwks.json)
     <P>_JWT_ISSUER, <P>_JWT_AUDIENCE, <P>_JWKS_TTL_SECONDS
     <P>_DB_CONN_MAX_AGE, <P>_ALLOWED_HOSTS, <P>_MAX_BODY_BYTES, <P>_LOG_LEVEL
@@ -49,6 +50,9 @@ class ServiceEnv:
 
     def integer(self, name: str, default: int) -> int:
         return int(_env.int(self.prefix + name, default=default))
+
+    def number(self, name: str, default: float) -> float:
+        return float(_env.float(self.prefix + name, default=default))
 
     def flag(self, name: str, default: bool) -> bool:
         return bool(_env.bool(self.prefix + name, default=default))
@@ -139,6 +143,8 @@ def service_settings(
         # --- events (migrations/src/eventbus/conf.py reads these) ---
         "BROKER_URL": env.text("BROKER_URL", f"filesystem://{var_dir / 'broker'}"),
         "EVENTBUS_PREFIX": env.text("EVENTBUS_PREFIX", ""),
+        "EVENTBUS_OUTBOX_KEEP_DAYS": env.number("EVENTBUS_OUTBOX_KEEP_DAYS", 7.0),
+        "EVENTBUS_INBOX_KEEP_DAYS": env.number("EVENTBUS_INBOX_KEEP_DAYS", 14.0),
         "EVENTBUS_SUBSCRIPTIONS": {k: list(v) for k, v in (subscriptions or {}).items()},
         "EVENTBUS_HANDLERS": {k: list(v) for k, v in (handlers or {}).items()},
         # --- JWT through the users JWKS (servicekit.auth) ---

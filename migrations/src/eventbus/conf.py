@@ -12,6 +12,7 @@ EVENTBUS_PREFETCH          unacknowledged messages a consumer may hold (20)
 EVENTBUS_RELAY_BATCH       outbox rows per relay batch (500)
 EVENTBUS_POLL_SECONDS      relay wake-up without a notification (1.0 with LISTEN/NOTIFY on
                            PostgreSQL; SQLite has no notifications: 0.05)
+EVENTBUS_OUTBOX_KEEP_DAYS, EVENTBUS_INBOX_KEEP_DAYS, EVENTBUS_PRUNE_EVERY: see retention.py
 """
 
 from __future__ import annotations

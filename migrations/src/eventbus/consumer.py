@@ -58,7 +58,8 @@ from contracts.events import Envelope, Event, EventError
 
 from . import conf, metrics, tracing
 from .broker import Outgoing, Publisher, connect, is_amqp
-from .inbox.services import Item, Ordering, Outcome, handle_batch, handle_once
+from .inbox.services import Item, Ordering, Outcome, handle_batch, handle_once, inbox_prune
+from .retention import Pruner, keep
 from .topology import Topology, topic_matches
 
 log = logging.getLogger("eventbus.consumer")
@@ -159,6 +160,14 @@ class EventConsumer(ConsumerMixin):
         self._depth_at = 0.0
         self._checked_at = 0.0
         self._buffer: list[Message] = []
+        self.pruner = Pruner(
+            f"inbox {service}",
+            lambda before, limit: inbox_prune(
+                consumer=service, processed_before=before, limit=limit
+            ),
+            keep("EVENTBUS_INBOX_KEEP_DAYS", 14),
+            using=using,
+        )
 
     # --- kombu wiring ---------------------------------------------------------------------
 
@@ -196,6 +205,7 @@ class EventConsumer(ConsumerMixin):
         self._report_depth()
         if time.monotonic() - self._checked_at > 10.0:
             self._db_checkup()
+        self.pruner.maybe()
 
     def _db_checkup(self) -> None:
         """Drop a broken or too old database connection (Django's CONN_MAX_AGE), between

@@ -51,7 +51,8 @@ from . import conf, metrics, tracing
 from .broker import Outgoing, Publisher, connect, connection_errors
 from .outbox.models import OutboxMessage
 from .outbox.selectors import lag_seconds, outbox_lag
-from .outbox.services import NOTIFY_CHANNEL
+from .outbox.services import NOTIFY_CHANNEL, outbox_prune
+from .retention import Pruner, keep
 from .topology import Topology
 
 log = logging.getLogger("eventbus.relay")
@@ -105,6 +106,12 @@ class Relay:
         self._alone_at = 0.0
         self.stop = threading.Event()
         self.published = 0
+        self.pruner = Pruner(
+            "outbox",
+            lambda before, limit: outbox_prune(published_before=before, using=using, limit=limit),
+            keep("EVENTBUS_OUTBOX_KEEP_DAYS", 7),
+            using=using,
+        )
 
     # --- one batch ------------------------------------------------------------------------
 
@@ -301,6 +308,7 @@ class Relay:
                 continue
             self._report_status()
             if sent == 0:
+                self.pruner.maybe()  # when idle: history never delays a publish
                 self._wait(self.poll_seconds)
         self.publisher.close()
         self._close_listener()

@@ -93,6 +93,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Events: the embedded broker (a folder, no server) unless a RabbitMQ URL is given.
 BROKER_URL = str(setting("BROKER_URL", default=f"filesystem://{VAR_DIR / 'broker'}"))
 EVENTBUS_PREFIX = setting("EVENTBUS_PREFIX", "")
+# History the relay and the consumer prune (eventbus/retention.py); 0 keeps it forever.
+EVENTBUS_OUTBOX_KEEP_DAYS = setting_float("EVENTBUS_OUTBOX_KEEP_DAYS", 7.0)
+EVENTBUS_INBOX_KEEP_DAYS = setting_float("EVENTBUS_INBOX_KEEP_DAYS", 14.0)
 # The monolith follows a context's events only while an extracted service writes it (the
 # handlers check ownership); while the monolith writes, its own echoes are skipped.
 EVENTBUS_SUBSCRIPTIONS = {

@@ -346,12 +346,15 @@ def version_baseline(
 
 
 @transaction.atomic
-def inbox_prune(*, consumer: str, processed_before: datetime) -> int:
-    """Forget handled events older than ``processed_before``: the duplicate window.
+def inbox_prune(*, consumer: str, processed_before: datetime, limit: int | None = None) -> int:
+    """Forget handled events older than ``processed_before``: the duplicate window. At most
+    ``limit`` records (oldest first); the per-aggregate versions stay (they are state).
 
     Keep it longer than any redelivery, redrive or replay you may run.
     """
-    deleted, _ = InboxRecord.objects.filter(
-        consumer=consumer, processed_at__lt=processed_before
-    ).delete()
+    old = InboxRecord.objects.filter(consumer=consumer, processed_at__lt=processed_before)
+    if limit is not None:
+        ids = list(old.order_by("processed_at", "pk").values_list("pk", flat=True)[:limit])
+        old = InboxRecord.objects.filter(pk__in=ids)
+    deleted, _ = old.delete()
     return deleted

@@ -57,12 +57,16 @@ def publish(*events: Event, using: str | None = None) -> None:
         OutboxMessage.objects.using(alias).bulk_create(rows)
 
 
-@transaction.atomic
-def outbox_prune(*, published_before: datetime, using: str | None = None) -> int:
-    """Delete published rows older than ``published_before`` (replay cannot go further back)."""
-    deleted, _ = (
-        OutboxMessage.objects.using(using or DEFAULT_DB_ALIAS)
-        .filter(published_at__lt=published_before)
-        .delete()
-    )
+def outbox_prune(
+    *, published_before: datetime, using: str | None = None, limit: int | None = None
+) -> int:
+    """Delete published rows older than ``published_before`` (replay cannot go further back),
+    at most ``limit`` of them (oldest ids first). Unpublished rows are never touched."""
+    alias = using or DEFAULT_DB_ALIAS
+    old = OutboxMessage.objects.using(alias).filter(published_at__lt=published_before)
+    with transaction.atomic(using=alias):
+        if limit is not None:
+            ids = list(old.order_by("id").values_list("id", flat=True)[:limit])
+            old = OutboxMessage.objects.using(alias).filter(id__in=ids)
+        deleted, _ = old.delete()
     return deleted
