@@ -3,6 +3,7 @@ the monolith the writer with its routes back in monolith mode (embedded default)
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,4 +55,36 @@ def test_a_dead_letter_stops_the_apply_before_the_flip(stack: LocalStack) -> Non
     [state] = [s for s in runner.status() if s.stage.number == 1]
     assert not state.applied
     assert state.routes == {"notifications": "monolith"}  # shadow was undone
+    assert handover.owner_of(info.monolith.database_url, "notifications") == ("monolith", False)
+
+
+def test_a_candidate_that_answers_differently_fails_the_shadow_gate(stack: LocalStack) -> None:
+    info = stack.info
+    [[staff_id]] = handover.run_sql(
+        info.monolith.database_url,
+        "SELECT id FROM users_user WHERE email = %s",
+        "SELECT id FROM users_user WHERE email = ?",
+        (info.staff_email,),
+    )
+    # A row only the service has (the backfill upserts and never deletes): the staff's
+    # notification list, which the shadow run mirrors, differs on the candidate.
+    handover.run_sql(
+        info.side("notifications").database_url,
+        "",
+        "INSERT INTO notifications_notification (id, user_id, kind, channel, recipient, subject,"
+        " body, reference, status, created_at, delivered_at)"
+        " VALUES (?, ?, 'order_paid', 'email', 'x@shop.test', 'stray', '', 'stray', 'delivered',"
+        " '2026-01-01 00:00:00', NULL)",
+        (uuid.uuid4().hex, staff_id),
+    )
+    runner = StageRunner(info, load_plan())
+
+    with pytest.raises(GateFailed) as failed:
+        runner.apply(1)
+
+    assert failed.value.gate == "shadow"
+    assert "mismatch rate 100.0%" in str(failed.value)
+    [state] = [s for s in runner.status() if s.stage.number == 1]
+    assert not state.applied
+    assert state.routes == {"notifications": "monolith"}
     assert handover.owner_of(info.monolith.database_url, "notifications") == ("monolith", False)
