@@ -12,27 +12,16 @@ table, different columns, a database error), with what went wrong and what to do
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 import psycopg
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.text import Text
 
 from .data import DataError, TableSpec, backfill, parse_table, reconcile, verify
+from .progress import row_bars
 
 console = Console()
 T = TypeVar("T")
@@ -46,12 +35,6 @@ Tables = Annotated[
     ),
 ]
 ChunkRows = Annotated[int, typer.Option(help="rows per chunk", min=1)]
-
-
-class RowsPerSecond(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} rows/s" if speed else "", style="cyan")
 
 
 def _specs(tables: list[str]) -> list[TableSpec]:
@@ -75,29 +58,6 @@ def _run(work: Callable[[], T]) -> T:
     raise typer.Exit(2)
 
 
-@contextmanager
-def _progress() -> Iterator[Callable[[str, int, int], None]]:
-    bars = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        RowsPerSecond(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
-    tasks: dict[str, TaskID] = {}
-
-    def update(table: str, done: int, total: int) -> None:
-        if table not in tasks:  # the first call carries the resumed rows: not part of the speed
-            tasks[table] = bars.add_task(table, total=total, completed=done)
-        else:
-            bars.update(tasks[table], completed=done, total=total)
-
-    with bars:
-        yield update
-
-
 def backfill_command(
     source: Annotated[str, typer.Option(help="the database to copy from")],
     target: Annotated[str, typer.Option(help="the database to copy into (same tables)")],
@@ -107,7 +67,7 @@ def backfill_command(
 ) -> None:
     """Copy tables into another database: chunked, upserting, resumable after a kill."""
     specs = _run(lambda: _specs(table))
-    with _progress() as update:
+    with row_bars(console) as update:
         report = _run(
             lambda: backfill(
                 source, target, specs, chunk_rows=chunk_rows, progress=update, fresh=fresh

@@ -11,7 +11,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .cli_routes import AdminFailed
@@ -20,6 +19,7 @@ from .handover import HandoverFailed
 from .plan import PlanError, describe, load_plan
 from .plan import stage as plan_stage
 from .processes import REPO_DIR
+from .progress import row_bars
 from .runner import GateFailed, StageRefused, StageRunner
 from .stack import StackInfo, StackMissing
 
@@ -103,21 +103,7 @@ def plan(number: Number) -> None:
 def apply(number: Number, stack: StackFile = None, var_dir: VarDir = DEFAULT_VAR_DIR) -> None:
     """Backfill -> catch up -> shadow -> gates -> flip. A failed gate stops before the flip."""
     runner = _runner(stack, var_dir)
-    with Progress(
-        TextColumn("      {task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f}/{task.total:,.0f} rows"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bars:
-        tasks: dict[str, TaskID] = {}
-
-        def progress(table: str, done: int, total: int) -> None:
-            if table not in tasks:
-                tasks[table] = bars.add_task(table, total=total)
-            bars.update(tasks[table], completed=done, total=total)
-
+    with row_bars(console, indent="      ", transient=True) as progress:
         try:
             runner.apply(number, progress=progress)
         except ERRORS as exc:
