@@ -170,6 +170,20 @@ def test_release_is_idempotent_and_restock_adds_units(monolith: APIClient) -> No
     )
     assert restocked.status_code == 204, restocked.content
     assert stock("TEE-S") == (7, 0)  # the unknown SKU is skipped
+    again = monolith.post(
+        f"{API}/restock",
+        {"lines": [{"sku": "TEE-S", "quantity": 2}], "reason": "refund", "reference": "order:9"},
+        format="json",
+    )
+    assert again.status_code == 204, again.content
+    assert stock("TEE-S") == (7, 0)  # a retry puts nothing back twice
+    unkeyed = monolith.post(
+        f"{API}/restock",
+        {"lines": [{"sku": "TEE-S", "quantity": 2}], "reason": "refund"},
+        format="json",
+    )
+    body = problem(unkeyed, 400, "validation_error")
+    assert [e["field"] for e in body["errors"]] == ["reference"]
 
 
 @pytest.mark.usefixtures("tee")
@@ -214,7 +228,7 @@ def test_a_side_that_does_not_write_answers_503_retry_after(
         reserve(monolith, "k6"),
         monolith.post(
             f"{API}/restock",
-            {"lines": [{"sku": "TEE-S", "quantity": 1}], "reason": "r", "reference": ""},
+            {"lines": [{"sku": "TEE-S", "quantity": 1}], "reason": "r", "reference": "order:1"},
             format="json",
         ),
         staff.patch("/api/catalog/skus/TEE-S", {"price": "1.00"}, format="json"),

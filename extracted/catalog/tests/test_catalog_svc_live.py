@@ -1,9 +1,11 @@
 """The catalog service for real: gunicorn next to a real monolith, both relays and consumers on
 one broker, catalog owned by the service on both sides (the state after the flip), and the
 strangler proxy routing /api/catalog/ to the service. The behaviour suite's catalog tests run
-through the proxy unchanged, but one (see RACY); the checkout path it exercises is proven
-here once the monolith's copy has caught up (the monolith reserves through the service's
-internal API and follows the service's events to know the products)."""
+through the proxy unchanged, including one that creates a product through the service and
+puts it in a cart at once (the monolith's copy arrives by event milliseconds later: its cart
+asks the service before it calls a SKU unknown). The checkout path is proven here too once the
+monolith's copy has caught up (the monolith reserves through the service's internal API and
+follows the service's events to know the products)."""
 
 from __future__ import annotations
 
@@ -46,13 +48,6 @@ default: monolith
 routes:
   catalog: {{prefixes: [/api/catalog/], mode: service}}
 """
-
-
-# Creates a product through the proxy (the service) and adds it to a cart at once (the
-# monolith, whose copy of the product arrives by event a few milliseconds later): a
-# read-your-writes race between two contexts, not a contract difference. The monolith's cart
-# answers unknown_sku until its copy has the SKU.
-RACY = "test_stock_adjustments_may_not_go_below_the_reserved_units"
 
 
 @dataclass
@@ -185,8 +180,6 @@ def test_the_behaviour_suite_catalog_tests_pass_through_the_proxy(live: Live) ->
             DEFAULT_STAFF_EMAIL,
             "--staff-password",
             DEFAULT_STAFF_PASSWORD,
-            "-k",
-            f"not {RACY}",
             "-p",
             "no:cacheprovider",
             "-q",
@@ -198,7 +191,7 @@ def test_the_behaviour_suite_catalog_tests_pass_through_the_proxy(live: Live) ->
         check=False,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    assert "18 passed, 1 deselected" in result.stdout, result.stdout[-2000:]
+    assert "19 passed" in result.stdout, result.stdout[-2000:]
 
 
 def _staff(client: httpx.Client) -> dict[str, str]:
@@ -237,7 +230,8 @@ def _monolith_knows(live: Live, sku: str, price: str) -> None:
 
 
 def test_checkout_holds_stock_in_the_service_through_its_internal_api(live: Live) -> None:
-    """The RACY behaviour test's scenario, once the monolith's copy has the product."""
+    """The reserved-units scenario of the behaviour suite, once the monolith's copy has the
+    product: the monolith's checkout holds the stock in the service."""
     from tests.behaviour.api_client import ApiClient
     from tests.behaviour.steps import pending_order
 

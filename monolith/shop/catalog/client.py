@@ -11,7 +11,7 @@ service cannot answer.
     GET  /internal/catalog/reservations/<id>         reservation_get (404 -> None)
     POST /internal/catalog/reservations/<id>/commit  reservation_commit (idempotent)
     POST /internal/catalog/reservations/<id>/release reservation_release (idempotent)
-    POST /internal/catalog/restock                   stock_restock (NOT idempotent)
+    POST /internal/catalog/restock                   stock_restock (idempotent per reason+reference)
 
 and, for reads the local copy (a follower, a few ms behind the service) cannot settle, the
 service's public API (no token: it authenticates users' JWTs, and the token is not one):
@@ -21,8 +21,9 @@ service's public API (no token: it authenticates users' JWTs, and the token is n
 Each attempt has a connect and a read timeout. Retries (jittered exponential backoff) are for
 idempotent calls only, with two exceptions that are safe for any call: the connection was
 refused before a byte was sent, or the service answered 503 ``not_the_writer`` (it refuses
-before writing; a handover lasts under a second). A restock that timed out is not retried:
-it might have been applied. One circuit breaker per process guards every call.
+before writing; a handover lasts under a second). Every call here is idempotent (a restock
+is keyed by its reason and reference), so a timed-out one is retried too. One circuit breaker
+per process guards every call.
 """
 
 from __future__ import annotations
@@ -194,7 +195,8 @@ class CatalogClient:
             "reason": reason,
             "reference": reference,
         }
-        self._call("POST", f"{PREFIX}/restock", body, idempotent=False)
+        # The service puts a (reason, reference) back once: a retry is safe.
+        self._call("POST", f"{PREFIX}/restock", body, idempotent=True)
 
     def variant_get(self, *, sku: str) -> VariantView | None:
         """The service's view of an active product's SKU, None if it sells no such SKU. Two

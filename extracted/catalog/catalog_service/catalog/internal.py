@@ -99,7 +99,8 @@ class ReleaseIn(serializers.Serializer[None]):
 class RestockIn(serializers.Serializer[None]):
     lines = LineIn(many=True, allow_empty=False)
     reason = serializers.CharField(max_length=200)
-    reference = serializers.CharField(max_length=128, allow_blank=True, default="")
+    # With the reason, the restock's idempotency key: required, so a retry is always safe.
+    reference = serializers.CharField(max_length=128)
 
 
 class ReservationLineOut(serializers.Serializer[None]):
@@ -178,7 +179,8 @@ class RestockView(InternalView):
     @extend_schema(request=RestockIn, responses={204: None})
     def post(self, request: Request) -> Response:
         """``stock_restock``: body ``{"lines": [{"sku", "quantity"}], "reason", "reference"}``;
-        204. Unknown SKUs are skipped (logged). Not idempotent: do not retry it blindly."""
+        204. Unknown SKUs are skipped (logged). Idempotent per (reason, reference): a repeat
+        puts nothing back twice."""
         data = _valid(RestockIn(data=request.data))
         services.stock_restock(
             lines=_lines(data["lines"]), reason=data["reason"], reference=data["reference"]

@@ -400,13 +400,18 @@ def reservation_release(*, reservation_id: uuid.UUID, reason: str) -> Reservatio
 @transaction.atomic
 def stock_restock(*, lines: Sequence[tuple[str, int]], reason: str, reference: str) -> None:
     """Units come back on hand (a refunded order). Unknown SKUs are skipped with a warning.
-    Not idempotent (as in the monolith): callers must not retry it blindly."""
+    Idempotent per ``(reason, reference)``, as in the monolith: a SKU that restock already put
+    back is skipped, so the monolith's client may retry it."""
     _writing()
     wanted = _merge(lines)
     _lock_inventory(wanted)
+    done = _restocked(wanted, reason=reason, reference=reference)
     now = timezone.now()
     moved: list[StockMovement] = []
     for sku, quantity in wanted.items():
+        if sku in done:
+            log.info("restock %s (%s): %s already put back, skipped", reference, reason, sku)
+            continue
         updated = Inventory.objects.filter(sku=sku).update(
             on_hand=F("on_hand") + quantity, version=F("version") + 1
         )
@@ -425,6 +430,17 @@ def stock_restock(*, lines: Sequence[tuple[str, int]], reason: str, reference: s
         )
     StockMovement.objects.bulk_create(moved)
     _publish_stock(movement.sku for movement in moved)
+
+
+def _restocked(skus: Iterable[str], *, reason: str, reference: str) -> set[str]:
+    """The SKUs a restock ``(reason, reference)`` already put back (inventory rows locked)."""
+    if not reference:
+        return set()  # no key, no way to tell a retry from a second restock
+    return set(
+        StockMovement.objects.filter(
+            sku__in=list(skus), kind=Kind.RESTOCK, reason=reason[:200], reference=reference[:128]
+        ).values_list("sku", flat=True)
+    )
 
 
 def reservations_expire(*, now: datetime | None = None, limit: int = 1000) -> int:

@@ -258,6 +258,21 @@ def test_restock_adds_units_and_skips_unknown_skus(
     ) == [("TEE-S", 3, "refund", "order-9")]
 
 
+def test_restock_puts_a_reason_and_reference_back_once(make_product: MakeProduct) -> None:
+    make_product("tee", ("TEE-S", "9.99", 1), ("TEE-M", "9.99", 1))
+    services.stock_restock(lines=[("TEE-S", 2)], reason="refund", reference="order-9")
+
+    # a retry, and a retry carrying a line the first call did not have: only the new line
+    services.stock_restock(lines=[("TEE-S", 2)], reason="refund", reference="order-9")
+    services.stock_restock(lines=[("TEE-S", 2), ("TEE-M", 1)], reason="refund", reference="order-9")
+    assert (stock("TEE-S"), stock("TEE-M")) == ((3, 0), (2, 0))
+
+    # another reason or another reference is another restock
+    services.stock_restock(lines=[("TEE-S", 1)], reason="capture_failed", reference="order-9")
+    services.stock_restock(lines=[("TEE-S", 1)], reason="refund", reference="order-10")
+    assert stock("TEE-S") == (5, 0)
+
+
 def test_adjust_adds_and_removes_but_never_below_reserved(make_product: MakeProduct) -> None:
     make_product("tee", ("TEE-S", "9.99", 5))
     services.stock_reserve(lines=[("TEE-S", 3)], owner_ref="o", ttl_seconds=60)
