@@ -245,3 +245,48 @@ def test_a_side_that_does_not_write_answers_503_retry_after(
     # Reads still answer from the local copy.
     assert staff.get("/api/catalog/skus/TEE-S").status_code == 200
     assert monolith.get(f"{API}/reservations/{uuid.uuid4()}").status_code == 404
+
+
+@pytest.mark.usefixtures("tee")
+def test_variants_answers_the_active_skus_among_many_in_one_call(
+    monolith: APIClient, make_product: MakeProduct
+) -> None:
+    from catalog_service.catalog import services
+
+    make_product("old-mug", ("MUG-OLD", "5.00", 9))
+    services.product_update(slug="old-mug", is_active=False)
+    reserve(monolith, "k-variants")  # TEE-S: 2 of 5 held, TEE-M: 1 of 3
+
+    answer = monolith.post(
+        f"{API}/variants", {"skus": ["TEE-S", "TEE-M", "NOPE-1", "MUG-OLD"]}, format="json"
+    )
+
+    assert answer.status_code == 200, answer.content
+    assert sorted(answer.json()["variants"], key=lambda v: v["sku"]) == [
+        {
+            "sku": "TEE-M",
+            "product_slug": "tee",
+            "product_name": "Tee",
+            "variant_name": "Variant TEE-M",
+            "price": "12.50",
+            "currency": "USD",
+            "available": 2,
+            "is_active": True,
+        },
+        {
+            "sku": "TEE-S",
+            "product_slug": "tee",
+            "product_name": "Tee",
+            "variant_name": "Variant TEE-S",
+            "price": "9.99",
+            "currency": "USD",
+            "available": 3,
+            "is_active": True,
+        },
+    ]
+    # a read: a follower answers it too (the monolith asks whoever it thinks writes)
+    ownership.set_owner("catalog", "monolith", frozen=False, why="test")
+    again = monolith.post(f"{API}/variants", {"skus": ["TEE-S"]}, format="json")
+    assert [v["sku"] for v in again.json()["variants"]] == ["TEE-S"]
+    for bad in ({"skus": []}, {"skus": ["../x"]}, {"skus": ["A"] * 501}, {}):
+        problem(monolith.post(f"{API}/variants", bad, format="json"), 400, "validation_error")

@@ -12,11 +12,11 @@ service cannot answer.
     POST /internal/catalog/reservations/<id>/commit  reservation_commit (idempotent)
     POST /internal/catalog/reservations/<id>/release reservation_release (idempotent)
     POST /internal/catalog/restock                   stock_restock (idempotent per reason+reference)
+    POST /internal/catalog/variants                  variants_get / variant_get (a read)
 
-and, for reads the local copy (a follower, a few ms behind the service) cannot settle, the
-service's public API (no token: it authenticates users' JWTs, and the token is not one):
-
-    GET  /api/catalog/skus/<sku> + /api/catalog/products/<slug>   variant_get (404 -> None)
+The last one answers the reads the local copy (a follower, a few ms behind the service) must
+not settle alone: a checkout's prices, a SKU the copy does not know yet. One call per cart,
+whatever its length.
 
 Each attempt has a connect and a read timeout. Retries (jittered exponential backoff) are for
 idempotent calls only, with two exceptions that are safe for any call: the connection was
@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 from django.conf import settings
@@ -71,7 +70,6 @@ __all__ = [
 ]
 
 PREFIX = "/internal/catalog"
-PUBLIC = "/api/catalog"
 _SKU = re.compile(SKU_PATTERN)
 _BACKOFF_CAP = 2.0
 # The service's problem codes that are the monolith's own catalog errors (same ``code``).
@@ -198,31 +196,25 @@ class CatalogClient:
         # The service puts a (reason, reference) back once: a retry is safe.
         self._call("POST", f"{PREFIX}/restock", body, idempotent=True)
 
+    def variants_get(self, *, skus: Sequence[str]) -> dict[str, VariantView | None]:
+        """The service's view of each SKU, in one call: None where it sells no such SKU (unknown,
+        or its product is inactive)."""
+        # A SKU no variant can have is None without asking (and never reaches the service).
+        asked = [sku for sku in dict.fromkeys(skus) if _SKU.fullmatch(sku)]
+        found: dict[str, VariantView] = {}
+        if asked:
+            answer = self._json(
+                self._call("POST", f"{PREFIX}/variants", {"skus": asked}, idempotent=True)
+            )
+            variants = answer.get("variants")
+            if not isinstance(variants, list):
+                raise CatalogUnavailable("The catalog service sent variants without a list.")
+            found = {view.sku: view for view in map(_variant, variants)}
+        return {sku: found.get(sku) for sku in skus}
+
     def variant_get(self, *, sku: str) -> VariantView | None:
-        """The service's view of an active product's SKU, None if it sells no such SKU. Two
-        reads: the SKU, then its product (the SKU's body names the product by slug only)."""
-        if not _SKU.fullmatch(sku):
-            return None  # no variant can have it; and it must never shape the URL's path
-        try:
-            variant = self._json(
-                self._call(
-                    "GET", f"{PUBLIC}/skus/{quote(sku, safe='')}", idempotent=True, public=True
-                )
-            )
-            slug = str(variant.get("product", ""))
-            if not slug:
-                raise CatalogUnavailable(f"The catalog service sent SKU {sku} without a product.")
-            product = self._json(
-                self._call(
-                    "GET",
-                    f"{PUBLIC}/products/{quote(slug, safe='')}",
-                    idempotent=True,
-                    public=True,
-                )
-            )
-        except NotFound:  # the SKU, or its product, is unknown or inactive at the writer
-            return None
-        return _variant(variant, product)
+        """:meth:`variants_get` for one SKU."""
+        return self.variants_get(skus=[sku])[sku]
 
     # --- transport ------------------------------------------------------------------------
 
@@ -233,11 +225,9 @@ class CatalogClient:
         body: Mapping[str, Any] | None = None,
         *,
         idempotent: bool,
-        public: bool = False,
     ) -> httpx.Response:
         """The service's 2xx answer; a 4xx problem raised as the monolith's own error; anything
-        else retried while that is safe, then :class:`CatalogUnavailable`. ``public``: a read
-        of the public API, sent without the service token."""
+        else retried while that is safe, then :class:`CatalogUnavailable`."""
         attempts = self.config.retries
         for attempt in range(1, attempts + 1):
             try:
@@ -247,7 +237,7 @@ class CatalogClient:
                     f"The catalog service is failing; calls are paused ({exc}).",
                     retry_after=math.ceil(exc.retry_after) or 1,
                 ) from None
-            outcome = self._attempt(method, path, body, idempotent=idempotent, public=public)
+            outcome = self._attempt(method, path, body, idempotent=idempotent)
             if isinstance(outcome, httpx.Response):
                 return outcome
             if not outcome.retry_safe or attempt == attempts:
@@ -266,17 +256,12 @@ class CatalogClient:
         body: Mapping[str, Any] | None,
         *,
         idempotent: bool,
-        public: bool = False,
     ) -> httpx.Response | _Failed:
         """One request; records its outcome on the breaker exactly once."""
         recorded = False
         try:
             try:
-                request = self._http.build_request(method, path, json=body)
-                if public:
-                    # The public API reads a bearer as a user's JWT: the token would be a 401.
-                    del request.headers["Authorization"]
-                response = self._http.send(request)
+                response = self._http.request(method, path, json=body)
             except httpx.ConnectError as exc:  # nothing was sent: safe to retry any call
                 self.breaker.failure()
                 recorded = True
@@ -388,19 +373,20 @@ def _reservation(data: Mapping[str, Any]) -> ReservationView:
         ) from exc
 
 
-def _variant(variant: Mapping[str, Any], product: Mapping[str, Any]) -> VariantView:
-    """``VariantView`` from the public API's SKU and product bodies (only active products are
-    served there)."""
+def _variant(item: object) -> VariantView:
+    """``VariantView`` from one entry of the service's ``variants`` answer."""
+    if not isinstance(item, dict):
+        raise CatalogUnavailable(f"The catalog service sent a malformed SKU: {item!r}")
     try:
         return VariantView(
-            sku=str(variant["sku"]),
-            product_slug=str(product["slug"]),
-            product_name=str(product["name"]),
-            variant_name=str(variant["name"]),
-            price=Decimal(str(variant["price"])),
-            currency=str(variant["currency"]),
-            available=int(variant["available"]),
-            is_active=bool(product.get("is_active", True)),
+            sku=str(item["sku"]),
+            product_slug=str(item["product_slug"]),
+            product_name=str(item["product_name"]),
+            variant_name=str(item["variant_name"]),
+            price=Decimal(str(item["price"])),
+            currency=str(item["currency"]),
+            available=int(item["available"]),
+            is_active=bool(item["is_active"]),
         )
     except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
         raise CatalogUnavailable(f"The catalog service sent a malformed SKU: {exc!r}") from exc
@@ -453,3 +439,7 @@ def stock_restock(*, lines: Sequence[tuple[str, int]], reason: str, reference: s
 
 def variant_get(*, sku: str) -> VariantView | None:
     return get_client().variant_get(sku=sku)
+
+
+def variants_get(*, skus: Sequence[str]) -> dict[str, VariantView | None]:
+    return get_client().variants_get(skus=skus)

@@ -7,7 +7,7 @@ functions that return them; the querysets below them serve catalog's own views.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -33,6 +33,7 @@ __all__ = [
     "variant_get",
     "variant_get_from_writer",
     "variants_get",
+    "variants_get_from_writer",
 ]
 
 
@@ -146,6 +147,13 @@ def variant_get_from_writer(*, sku: str) -> VariantView | None:
     from . import client  # here: client imports this module's views
 
     return client.variant_get(sku=sku)
+
+
+def variants_get_from_writer(*, skus: Sequence[str]) -> dict[str, VariantView | None]:
+    """:func:`variant_get_from_writer` for many SKUs in one call (a checkout's cart)."""
+    from . import client
+
+    return client.variants_get(skus=skus)
 
 
 def stock_get(*, sku: str) -> StockView | None:

@@ -346,7 +346,7 @@ def _writer_prices(user_id: int) -> dict[str, catalog_selectors.VariantView | No
     if not catalog_selectors.catalog_is_remote():
         return None
     skus = [line.sku for line in cart_selectors.cart_get(user_id=user_id).lines]
-    return {sku: catalog_selectors.variant_get_from_writer(sku=sku) for sku in skus}
+    return catalog_selectors.variants_get_from_writer(skus=skus)
 
 
 def checkout(*, user_id: int, card_number: str | None, hold_seconds: int | None = None) -> Order:

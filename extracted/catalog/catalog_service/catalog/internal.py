@@ -1,7 +1,7 @@
 """The internal API for the monolith's remaining code (orders' checkout and refunds), under
 ``/internal/catalog/``. It mirrors ``services.stock_reserve / reservation_commit /
-reservation_release / stock_restock`` and ``selectors.reservation_get`` one to one, so the
-monolith's HTTP client keeps those functions' signatures and exceptions.
+reservation_release / stock_restock`` and ``selectors.reservation_get / variants_get`` one to
+one, so the monolith's HTTP client keeps those functions' signatures and exceptions.
 
 Callers authenticate with the shared service token: ``Authorization: Bearer
 <CATALOG_SERVICE_TOKEN>`` (no token configured: every call is refused). Errors are the
@@ -33,7 +33,7 @@ from rest_framework.views import APIView
 
 from . import selectors, services
 from .errors import NotFound
-from .selectors import ReservationView
+from .selectors import ReservationView, VariantView
 from .serializers import SKU_PATTERN
 
 # --- auth -------------------------------------------------------------------------------------
@@ -101,6 +101,25 @@ class RestockIn(serializers.Serializer[None]):
     reason = serializers.CharField(max_length=200)
     # With the reason, the restock's idempotency key: required, so a retry is always safe.
     reference = serializers.CharField(max_length=128)
+
+
+class VariantsIn(serializers.Serializer[None]):
+    skus = serializers.ListField(
+        child=serializers.RegexField(SKU_PATTERN, max_length=64),
+        allow_empty=False,
+        max_length=500,  # a cart's lines; more is a mistake, not a checkout
+    )
+
+
+class VariantOut(serializers.Serializer[VariantView]):
+    sku = serializers.CharField()
+    product_slug = serializers.CharField()
+    product_name = serializers.CharField()
+    variant_name = serializers.CharField()
+    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    available = serializers.IntegerField()
+    is_active = serializers.BooleanField()
 
 
 class ReservationLineOut(serializers.Serializer[None]):
@@ -186,3 +205,15 @@ class RestockView(InternalView):
             lines=_lines(data["lines"]), reason=data["reason"], reference=data["reference"]
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VariantsView(InternalView):
+    @extend_schema(request=VariantsIn, responses={200: VariantOut(many=True)})
+    def post(self, request: Request) -> Response:
+        """``selectors.variants_get`` for the monolith's checkout and cart: body ``{"skus":
+        [...]}``; 200 ``{"variants": [...]}``, the active products' SKUs among them (an unknown
+        SKU or an inactive product's is absent). A read: one query, whatever the owner."""
+        data = _valid(VariantsIn(data=request.data))
+        found = selectors.variants_get(skus=data["skus"])
+        active = [view for view in found.values() if view.is_active]
+        return Response({"variants": [VariantOut(view).data for view in active]})

@@ -20,4 +20,5 @@ urlpatterns = [
         name="internal-reservation-release",
     ),
     path("restock", internal.RestockView.as_view(), name="internal-restock"),
+    path("variants", internal.VariantsView.as_view(), name="internal-variants"),
 ]

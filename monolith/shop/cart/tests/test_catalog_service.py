@@ -18,23 +18,23 @@ from shop.common.fake_service import Answer, FakeService
 pytestmark = [pytest.mark.cart, pytest.mark.django_db]
 
 USER = 7
-NOT_FOUND = Answer(404, {"code": "not_found", "status": 404})
+NOT_SOLD = Answer(200, {"variants": []})  # unknown there, or its product is inactive
 DOWN = Answer(500, {"code": "internal_error", "status": 500})
 
 
-def at_the_service(sku: str, *, available: int, price: str = "12.50") -> tuple[Answer, Answer]:
-    """The service's public answers for ``sku``: the SKU, then its product."""
+def at_the_service(sku: str, *, available: int, price: str = "12.50") -> Answer:
+    """The service's answer to ``POST /internal/catalog/variants`` for ``sku``."""
     variant = {
         "sku": sku,
-        "product": sku.lower(),
-        "name": f"Variant {sku}",
-        "attributes": {},
+        "product_slug": sku.lower(),
+        "product_name": f"Product {sku}",
+        "variant_name": f"Variant {sku}",
         "price": price,
         "currency": "EUR",
         "available": available,
+        "is_active": True,
     }
-    product = {"slug": sku.lower(), "name": f"Product {sku}", "is_active": True}
-    return Answer(200, variant), Answer(200, product)
+    return Answer(200, {"variants": [variant]})
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_a_sku_the_copy_has_not_seen_yet_is_added_from_the_service(
     service: FakeService,
 ) -> None:
     flip()
-    service.answer(*at_the_service("NEW-1", available=4, price="7.25"))
+    service.answer(at_the_service("NEW-1", available=4, price="7.25"))
 
     cart = services.cart_add_item(user_id=USER, sku="NEW-1", quantity=2)
 
@@ -73,9 +73,8 @@ def test_a_sku_the_copy_has_not_seen_yet_is_added_from_the_service(
         "EUR",
     )
     assert (line.product_name, line.variant_name) == ("Product NEW-1", "Variant NEW-1")
-    assert [seen.path for seen in service.seen] == [
-        "/api/catalog/skus/NEW-1",
-        "/api/catalog/products/new-1",
+    assert [(seen.path, seen.body) for seen in service.seen] == [
+        ("/internal/catalog/variants", {"skus": ["NEW-1"]})
     ]
 
 
@@ -84,12 +83,12 @@ def test_stock_the_copy_shows_short_is_checked_with_the_service(
 ) -> None:
     product("TEE-M", price="12.50", on_hand=1)
     flip()
-    service.answer(*at_the_service("TEE-M", available=10))
+    service.answer(at_the_service("TEE-M", available=10))
 
     cart = services.cart_add_item(user_id=USER, sku="TEE-M", quantity=3)
 
     assert [(line.sku, line.quantity) for line in cart.lines] == [("TEE-M", 3)]
-    assert len(service.seen) == 2
+    assert len(service.seen) == 1
 
 
 def test_set_quantity_asks_the_service_before_refusing(
@@ -98,7 +97,7 @@ def test_set_quantity_asks_the_service_before_refusing(
     product("TEE-M", on_hand=2)
     services.cart_add_item(user_id=USER, sku="TEE-M", quantity=1)
     flip()
-    service.answer(*at_the_service("TEE-M", available=6))
+    service.answer(at_the_service("TEE-M", available=6))
 
     cart = services.cart_set_quantity(user_id=USER, sku="TEE-M", quantity=6)
 
@@ -108,7 +107,7 @@ def test_set_quantity_asks_the_service_before_refusing(
 def test_the_service_s_refusal_is_final(service: FakeService, product: Callable[..., None]) -> None:
     product("TEE-M", on_hand=1)
     flip()
-    service.answer(NOT_FOUND, *at_the_service("TEE-M", available=2))
+    service.answer(NOT_SOLD, at_the_service("TEE-M", available=2))
 
     with pytest.raises(services.UnknownSku):
         services.cart_add_item(user_id=USER, sku="NOPE", quantity=1)
@@ -125,7 +124,7 @@ def test_a_sku_the_service_no_longer_sells_is_unknown(
 ) -> None:
     product("TEE-M", on_hand=1)
     flip()
-    service.answer(NOT_FOUND)  # deactivated at the service; the copy has not seen it yet
+    service.answer(NOT_SOLD)  # deactivated at the service; the copy has not seen it yet
 
     with pytest.raises(services.UnknownSku):
         services.cart_add_item(user_id=USER, sku="TEE-M", quantity=2)

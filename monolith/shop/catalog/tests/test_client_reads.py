@@ -1,5 +1,6 @@
-"""The catalog client's reads of the service's public API (``variant_get``), used when the local
-copy would refuse a SKU: no service token, 404 as None, retries and the shared breaker."""
+"""The catalog client's reads (``variants_get``, ``variant_get``), used when the local copy must
+not settle alone (a checkout's prices, an unknown SKU): one call for many SKUs, with the
+service token, an absent SKU as None, retries and the shared breaker."""
 
 from __future__ import annotations
 
@@ -19,17 +20,18 @@ from shop.common.fake_service import Answer, FakeService, running
 pytestmark = [pytest.mark.catalog]
 
 TOKEN = "s3rvice-token"
-SKU = {
+MUG = {
     "sku": "MUG-1",
-    "product": "mug",
-    "name": "Blue",
-    "attributes": {},
+    "product_slug": "mug",
+    "product_name": "Mug",
+    "variant_name": "Blue",
     "price": "12.50",
     "currency": "EUR",
     "available": 7,
+    "is_active": True,
 }
-PRODUCT = {"id": 3, "slug": "mug", "name": "Mug", "is_active": True, "variants": [SKU]}
-NOT_FOUND = Answer(404, {"code": "not_found", "status": 404, "detail": "No SKU MUG-1."})
+CUP = {**MUG, "sku": "CUP-1", "product_slug": "cup", "product_name": "Cup", "price": "3.00"}
+FOUND = Answer(200, {"variants": [MUG]})
 BUG = Answer(500, {"code": "internal_error", "status": 500})
 
 MakeClient = Callable[..., CatalogClient]
@@ -60,41 +62,45 @@ def make_client(service: FakeService) -> Iterator[MakeClient]:
         client.close()
 
 
-def test_variant_get_reads_the_sku_then_its_product_without_the_token(
+def test_variants_get_asks_for_the_whole_cart_in_one_call_with_the_token(
     service: FakeService, make_client: MakeClient
 ) -> None:
-    service.answer(Answer(200, SKU), Answer(200, PRODUCT))
+    service.answer(Answer(200, {"variants": [CUP, MUG]}))
 
-    variant = make_client().variant_get(sku="MUG-1")
+    found = make_client().variants_get(skus=["MUG-1", "NOPE-1", "CUP-1", "MUG-1", "a/b"])
 
-    assert variant == VariantView(
-        sku="MUG-1",
-        product_slug="mug",
-        product_name="Mug",
-        variant_name="Blue",
-        price=Decimal("12.50"),
-        currency="EUR",
-        available=7,
-        is_active=True,
-    )
-    assert [(seen.method, seen.path) for seen in service.seen] == [
-        ("GET", "/api/catalog/skus/MUG-1"),
-        ("GET", "/api/catalog/products/mug"),
-    ]
-    # The public API reads a bearer as a user's JWT: the service token would be refused.
-    assert all("authorization" not in seen.headers for seen in service.seen)
+    assert found == {
+        "MUG-1": VariantView(
+            sku="MUG-1",
+            product_slug="mug",
+            product_name="Mug",
+            variant_name="Blue",
+            price=Decimal("12.50"),
+            currency="EUR",
+            available=7,
+            is_active=True,
+        ),
+        "NOPE-1": None,  # the service sells no such SKU (unknown, or its product is inactive)
+        "CUP-1": found["CUP-1"],
+        "a/b": None,  # no variant can have it: never sent
+    }
+    assert found["CUP-1"] is not None and found["CUP-1"].price == Decimal("3.00")
+    [seen] = service.seen
+    assert (seen.method, seen.path) == ("POST", "/internal/catalog/variants")
+    assert seen.body == {"skus": ["MUG-1", "NOPE-1", "CUP-1"]}
+    assert seen.headers["authorization"] == f"Bearer {TOKEN}"
 
 
-@pytest.mark.parametrize("missing", ["sku", "product"])
-def test_an_unknown_sku_or_inactive_product_reads_as_none(
-    service: FakeService, make_client: MakeClient, missing: str
+def test_variant_get_is_one_sku_and_absent_reads_as_none(
+    service: FakeService, make_client: MakeClient
 ) -> None:
-    service.answer(NOT_FOUND if missing == "sku" else Answer(200, SKU), NOT_FOUND)
+    service.answer(FOUND, Answer(200, {"variants": []}))
     client = make_client(breaker_failures=1)
 
-    assert client.variant_get(sku="MUG-1") is None
-    assert len(service.seen) == (1 if missing == "sku" else 2)
-    assert client.breaker.state is State.CLOSED  # a 404 proves the service is up
+    variant = client.variant_get(sku="MUG-1")
+    assert variant is not None and variant.available == 7
+    assert client.variant_get(sku="MUG-2") is None
+    assert client.breaker.state is State.CLOSED
 
 
 @pytest.mark.parametrize("sku", ["../internal/catalog/restock", "", "a/b", "MUG-1\n", "x" * 65])
@@ -105,13 +111,34 @@ def test_a_sku_no_variant_can_have_is_none_without_a_call(
     assert service.seen == []
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"variants": "MUG-1"},
+        {},
+        ["not", "an", "object"],
+        {"variants": ["MUG-1"]},
+        {"variants": [{"sku": "MUG-1"}]},
+        {"variants": [{**MUG, "price": "cheap"}]},
+        {"variants": [{**MUG, "available": None}]},
+    ],
+)
+def test_a_malformed_answer_is_unavailable_not_a_crash(
+    service: FakeService, make_client: MakeClient, body: Any
+) -> None:
+    service.answer(Answer(200, body))
+
+    with pytest.raises(CatalogUnavailable, match=r"malformed|without a list|not JSON|object"):
+        make_client().variants_get(skus=["MUG-1"])
+
+
 def test_a_failing_read_is_retried(service: FakeService, make_client: MakeClient) -> None:
-    service.answer(BUG, Answer(200, SKU), BUG, Answer(200, PRODUCT))
+    service.answer(BUG, FOUND)
 
     variant = make_client(retries=2).variant_get(sku="MUG-1")
 
     assert variant is not None and variant.available == 7
-    assert len(service.seen) == 4
+    assert len(service.seen) == 2
 
 
 def test_reads_count_on_the_one_breaker(service: FakeService, make_client: MakeClient) -> None:
@@ -136,21 +163,3 @@ def test_an_unreachable_service_is_unavailable(make_client: MakeClient) -> None:
 
     with pytest.raises(CatalogUnavailable, match="cannot connect"):
         make_client(url=url, retries=2, breaker_failures=10).variant_get(sku="MUG-1")
-
-
-@pytest.mark.parametrize(
-    "sku_body",
-    [
-        {**SKU, "price": "cheap"},
-        {**SKU, "available": None},
-        {key: value for key, value in SKU.items() if key != "product"},
-        ["not", "an", "object"],
-    ],
-)
-def test_a_malformed_answer_is_unavailable(
-    service: FakeService, make_client: MakeClient, sku_body: Any
-) -> None:
-    service.answer(Answer(200, sku_body), Answer(200, PRODUCT))
-
-    with pytest.raises(CatalogUnavailable):
-        make_client().variant_get(sku="MUG-1")

@@ -3,6 +3,7 @@ with Retry-After for the customer (never a 500), and nothing is ordered."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -45,7 +46,7 @@ def test_checkout_is_a_503_problem_when_the_catalog_service_is_down(
     assert response["Content-Type"] == "application/problem+json"
     assert response["Retry-After"] == "1"
     assert response.json()["code"] == "catalog_unavailable"
-    assert len(catalog_down) == 2  # the writer's price of the first line, asked and retried once
+    assert len(catalog_down) == 2  # the writer's prices of the cart, asked and retried once
     assert not Order.objects.exists()
 
 
@@ -61,25 +62,26 @@ def test_checkout_is_a_503_problem_while_catalog_is_frozen(stocked_cart: Custome
 
 def test_checkout_prices_with_the_writer_not_a_stale_copy(stocked_cart: Customer) -> None:
     # The service raised A's price; the monolith's copy has not seen the event yet.
+    asked: list[object] = []
+
     def service(request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path.startswith("/api/catalog/skus/"):
-            sku = path.rsplit("/", 1)[1]
-            price = {"A": "12.00", "B": "5.50"}[sku]
-            return httpx.Response(
-                200,
-                json={
-                    "sku": sku,
-                    "product": sku.lower(),
-                    "name": sku,
-                    "attributes": {},
-                    "price": price,
-                    "currency": "EUR",
-                    "available": 5,
-                },
-            )
-        slug = path.rsplit("/", 1)[1]
-        return httpx.Response(200, json={"slug": slug, "name": slug.upper(), "is_active": True})
+        skus = json.loads(request.content)["skus"]
+        asked.append((request.url.path, skus))
+        prices = {"A": "12.00", "B": "5.50"}
+        variants = [
+            {
+                "sku": sku,
+                "product_slug": sku.lower(),
+                "product_name": sku.upper(),
+                "variant_name": sku,
+                "price": prices[sku],
+                "currency": "EUR",
+                "available": 5,
+                "is_active": True,
+            }
+            for sku in skus
+        ]
+        return httpx.Response(200, json={"variants": variants})
 
     config = catalog_services.ClientConfig(base_url="http://catalog.invalid", token="t", retries=1)
     previous = catalog_services.set_client(
@@ -98,3 +100,4 @@ def test_checkout_prices_with_the_writer_not_a_stale_copy(stocked_cart: Customer
     assert response.json()["code"] == "price_changed"
     assert [(i["sku"], i["unit_price"]) for i in cart["items"]] == [("A", "12.00"), ("B", "5.50")]
     assert not Order.objects.exists()
+    assert asked == [("/internal/catalog/variants", ["A", "B"])]  # one call for the whole cart
