@@ -4,6 +4,10 @@
     order-write BASE STATE       a customer buys one item through the proxy; STATE keeps it
     order-read  BASE STATE       the same customer reads that order back: identical
     prometheus  PROM JOB...      each job's targets are up and have been scraped with samples
+    dashboards  PROM DIR         every Grafana panel query in DIR runs on the live Prometheus:
+                                 valid PromQL, every metric it names exported by a scraped
+                                 target, and data behind every panel but those that count
+                                 rare events (errors, retries, fallbacks, 5xx)
     trace       BASE QUERY       one checkout through the proxy with a known trace id; the trace
                                  backend (Jaeger's query API) holds it with spans of the proxy
                                  and the monolith, and of every --service NAME (an extracted
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import secrets
 import sys
 import time
@@ -153,6 +158,56 @@ def prometheus(url: str, jobs: list[str], timeout: float) -> None:
         )
 
 
+# A metric a dashboard names: the kit's families, RabbitMQ's, and Prometheus's own `up`.
+_METRIC = re.compile(r"\b(up|(?:strangler|eventbus|http|rabbitmq)_[a-z0-9_]+)\b")
+# Panels that count what a healthy run may never do: empty is fine, an unknown metric is not.
+_RARE = re.compile(r'errors|failures|retries|fallbacks|mismatch_fields|transitions|status=~"5')
+
+
+def _panel_queries(folder: Path) -> list[tuple[str, str, str]]:
+    """(dashboard, panel title, expression) of every target in every dashboard in ``folder``."""
+    found = []
+    for path in sorted(folder.glob("*.json")):
+        board = json.loads(path.read_text())
+        for panel in board.get("panels", []):
+            for target in panel.get("targets", []):
+                if target.get("expr"):
+                    found.append((path.stem, str(panel.get("title", "")), str(target["expr"])))
+    if not found:
+        raise CheckFailed(f"no panel queries in {folder}")
+    return found
+
+
+def dashboards(url: str, folder: Path, timeout: float) -> None:
+    def api(path: str, **params: str) -> Any:
+        answer = httpx.get(f"{url}/api/v1/{path}", params=params, timeout=5.0)
+        body = answer.json()
+        if body.get("status") != "success":
+            raise CheckFailed(f"{path} {params}: {body.get('errorType')}: {body.get('error')}")
+        return body["data"]
+
+    def exported(metric: str) -> bool:
+        family = re.sub(r"_(bucket|count|sum)$", "", metric)
+        if metric == "up" or api("metadata", metric=metric) or api("metadata", metric=family):
+            return True  # a scraped target declares it (even a counter never incremented)
+        return bool(api("query", query=f"count({metric})")["result"])
+
+    queries = _panel_queries(folder)
+    for board, title, expr in queries:
+        unknown = [m for m in sorted(set(_METRIC.findall(expr))) if not exported(m)]
+        if unknown:
+            raise CheckFailed(f"{board} / {title}: no target exports {unknown} ({expr})")
+        if _RARE.search(expr):
+            api("query", query=expr)  # valid PromQL; may be empty
+            continue
+        wait_until(
+            f"{board} / {title} has data ({expr})",
+            lambda expr=expr: api("query", query=expr)["result"],
+            timeout,
+        )
+    say(f"dashboards: {len(queries)} panel queries run on Prometheus, every metric exported")
+
+
 def trace(
     base: str,
     query_url: str,
@@ -207,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("prometheus")
     p.add_argument("url")
     p.add_argument("jobs", nargs="+")
+    p = sub.add_parser("dashboards")
+    p.add_argument("url")
+    p.add_argument("folder", type=Path)
     p = sub.add_parser("trace")
     p.add_argument("base")
     p.add_argument("query")
@@ -222,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
             order_read(args.base, args.state)
         elif args.command == "prometheus":
             prometheus(args.url, args.jobs, args.timeout)
+        elif args.command == "dashboards":
+            dashboards(args.url, args.folder, args.timeout)
         else:
             trace(args.base, args.query, args.consumer, args.timeout, args.service)
     except CheckFailed as exc:

@@ -1,15 +1,15 @@
 """The monolith's WSGI app with request metrics, for the container image.
 
 An adapter until the monolith measures itself (see docs/containers.md): it counts every request
-by context (the proxy's route key), method and status, and times it, as
-``kit_http_requests_total{service,route,method,status}`` and
-``kit_http_request_duration_seconds{service,route,method}``: the same names an extracted
-service exposes, so one dashboard shows both.
+by method, route and status, and times it, as ``http_requests_total{method,route,status}`` and
+``http_request_duration_seconds{method,route}``: the names and labels an extracted service
+exposes (servicekit.metrics), so one dashboard query shows both (Prometheus adds ``service``).
+The monolith's route is its context's path (``/api/catalog``): one series per context, the
+traffic a stage moves.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -19,28 +19,26 @@ from prometheus_client import Counter, Histogram
 
 from config.wsgi import application as django_application
 
-SERVICE = os.environ.get("KIT_SERVICE_NAME", "monolith")
 _CONTEXT = re.compile(r"^/api/(users|catalog|cart|orders|payments|notifications)(?:/|$)")
 
-REQUESTS = Counter(
-    "kit_http_requests", "HTTP requests answered", ["service", "route", "method", "status"]
-)
+# Same families as servicekit.metrics (its buckets too).
+REQUESTS = Counter("http_requests_total", "HTTP requests answered", ["method", "route", "status"])
 DURATION = Histogram(
-    "kit_http_request_duration_seconds",
-    "Time to the answer's head",
-    ["service", "route", "method"],
-    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    "http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["method", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 
 
 def route_of(path: str) -> str:
     match = _CONTEXT.match(path)
     if match:
-        return match.group(1)
+        return f"/api/{match.group(1)}"
     if path == "/.well-known/jwks.json":
-        return "users"
+        return "/api/users"
     if path.startswith("/health/"):
-        return "health"
+        return "/health"
     return "other"
 
 
@@ -57,5 +55,5 @@ def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
     try:
         return django_application(environ, recording_start_response)
     finally:
-        REQUESTS.labels(SERVICE, route, method, status[0]).inc()
-        DURATION.labels(SERVICE, route, method).observe(time.perf_counter() - started)
+        REQUESTS.labels(method, route, status[0]).inc()
+        DURATION.labels(method, route).observe(time.perf_counter() - started)
