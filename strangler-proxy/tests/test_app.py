@@ -294,6 +294,31 @@ def test_spans_record_the_proxy_and_its_upstream_call() -> None:
     asyncio.run(scenario())
 
 
+def test_a_trace_the_proxy_starts_has_one_id_for_the_request_and_the_trace() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+
+    async def scenario() -> None:
+        async with Harness({"monolith": _echo("monolith")}, tracer_provider=provider) as h:
+            response = await h.client.get("/api/cart")  # no traceparent, no request id
+            seen = response.json()["headers"]
+            named = await h.client.get("/api/cart", headers={"x-request-id": "req-7"})
+
+            [first, second] = [
+                s for s in exporter.get_finished_spans() if s.name == "proxy GET cart"
+            ]
+            trace_id = f"{first.context.trace_id:032x}"
+            assert first.parent is None  # a root span, not a phantom parent
+            assert seen["x-request-id"] == trace_id == response.headers["x-request-id"]
+            assert seen["traceparent"].split("-")[1] == trace_id
+            # an id the caller chose is kept
+            assert named.headers["x-request-id"] == "req-7"
+            assert f"{second.context.trace_id:032x}" != "req-7"
+
+    asyncio.run(scenario())
+
+
 def test_active_health_checks_open_the_breaker_and_reads_fall_back() -> None:
     health = {"ok": False}
     calls = {"api": 0}

@@ -92,6 +92,18 @@ class Inbound:
     def has_body(self) -> bool:
         return self.chunked or bool(self.content_length)
 
+    def retrace(self, trace_id: str) -> None:
+        """The trace id a tracer chose for a trace this proxy starts. A request id that was
+        made from the old trace id follows it (the forwarded ``X-Request-Id`` included), so a
+        request keeps one id to search logs and traces by."""
+        if self.request_id == self.trace_id and self.request_id != trace_id:
+            self.request_id = trace_id
+            for i in range(len(self.headers) - 1, -1, -1):
+                if self.headers[i][0] == REQUEST_ID:
+                    self.headers[i] = (REQUEST_ID, trace_id.encode())
+                    break
+        self.trace_id = trace_id
+
 
 def new_span_id() -> str:
     return f"{random.getrandbits(64) or 1:016x}"

@@ -62,7 +62,7 @@ class RequestTrace:
             attributes={"http.request.method": method, "strangler.route": route},
         )
         ctx = self._server.get_span_context()
-        info.trace_id = f"{ctx.trace_id:032x}"
+        info.retrace(f"{ctx.trace_id:032x}")
         self.span_id = f"{ctx.span_id:016x}"
 
     def upstream_header(self, upstream: str) -> bytes:
