@@ -199,6 +199,27 @@ def test_follower_upserts_the_owners_notification_sent(sink_dir: Path) -> None:
     assert not sink_dir.exists()  # nor delivers
 
 
+def test_follower_takes_the_body_from_a_v2_event(sink_dir: Path) -> None:
+    deliver(registered())
+    reference = str(uuid.uuid4())
+    sent = NotificationSent(
+        notification_id=notification_id(7, "order_paid", reference),
+        user_id=7,
+        kind="order_paid",
+        channel="email",
+        recipient="user7@shop.test",
+        subject="Paid",
+        reference=reference,
+        delivered_at=datetime(2026, 1, 2, tzinfo=UTC),
+        body="Hello Ada,\n\nthe writer's words.\n",
+        aggregate_version=1,
+    )
+
+    assert deliver(sent) is Outcome.APPLIED  # no order event seen here: no pending fact
+
+    assert Notification.objects.get().body == "Hello Ada,\n\nthe writer's words.\n"
+
+
 def test_writer_ignores_its_own_echo(service_writes: None, sink_dir: Path) -> None:
     deliver(registered())
     deliver(placed())

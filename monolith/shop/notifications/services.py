@@ -227,6 +227,7 @@ def _mark_delivered(row: Notification) -> None:
                     subject=row.subject,
                     reference=row.reference,
                     delivered_at=now,
+                    body=row.body,
                     aggregate_version=1,  # a notification is sent once; no later states
                 )
             )
@@ -234,8 +235,9 @@ def _mark_delivered(row: Notification) -> None:
 
 def notification_sent_apply(*, event: NotificationSent) -> bool:
     """Follower: record the writer's delivered notification here (upsert by id, or by its
-    fact for a row recorded before ids were deterministic). True if a row changed. The body is
-    not in the event; reconcile fills it from the writer's copy."""
+    fact for a row recorded before ids were deterministic). True if a row changed. The body
+    comes with the event (v2); a v1 event has none, and reconcile fills it from the writer's
+    copy."""
     with transaction.atomic():
         fact = Q(pk=event.notification_id) | Q(
             user_id=event.user_id, kind=event.kind, reference=event.reference
@@ -253,17 +255,19 @@ def notification_sent_apply(*, event: NotificationSent) -> bool:
                 channel=event.channel,
                 recipient=event.recipient,
                 subject=event.subject[:_SUBJECT_MAX],
-                body="",
+                body=event.body,
                 reference=event.reference,
                 status=NotificationStatus.DELIVERED,
                 created_at=event.occurred_at,
                 delivered_at=event.delivered_at,
             )
             return True
-        if row.status == NotificationStatus.DELIVERED:
+        if row.status == NotificationStatus.DELIVERED and (row.body or not event.body):
             return False
         Notification.objects.filter(pk=row.pk).update(
-            status=NotificationStatus.DELIVERED, delivered_at=event.delivered_at
+            status=NotificationStatus.DELIVERED,
+            delivered_at=event.delivered_at,
+            body=row.body or event.body,
         )
         return True
 

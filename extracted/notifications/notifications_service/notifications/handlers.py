@@ -85,6 +85,7 @@ def notification_sent(event: NotificationSent) -> None:
         reference=event.reference,
         delivered_at=event.delivered_at,
         occurred_at=event.occurred_at,
+        body=event.body,
     )
 
 

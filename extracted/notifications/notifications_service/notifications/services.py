@@ -153,6 +153,7 @@ def _sent_event(row: Notification) -> NotificationSent:
         subject=row.subject,
         reference=row.reference,
         delivered_at=row.delivered_at,
+        body=row.body,
         aggregate_version=1,  # a notification is sent once: one version
     )
 
@@ -194,10 +195,12 @@ def notification_sent_apply(
     reference: str,
     delivered_at: datetime,
     occurred_at: datetime,
+    body: str = "",
 ) -> bool:
     """Follower: copy the owner's sent notification. No-op while this service writes (its own
-    echo). True if a row was written. The event has no body: it is rendered from the pending
-    fact when this side saw the order event, else left as stored (reconcile copies it)."""
+    echo). True if a row was written. The body is the event's (v2); a v1 event has none: then
+    it is rendered from the pending fact when this side saw the order event, else left as
+    stored (reconcile copies it)."""
     if writing():
         return False
     fact = PendingFact.objects.filter(user_id=user_id, kind=kind, reference=reference).first()
@@ -205,7 +208,7 @@ def notification_sent_apply(
         _existing(user_id, kind, reference)
         or Notification.objects.filter(pk=notification_id).first()
     )
-    body = row.body if row is not None else ""
+    body = body or (row.body if row is not None else "")
     if fact is not None and not body:
         name = recipient
         contact = Contact.objects.filter(user_id=user_id).first()

@@ -25,7 +25,7 @@ CONTEXT = {"total": "25.00", "currency": "EUR"}
 Capture = Callable[..., Any]
 
 
-def _sent(user_id: int, reference: str) -> NotificationSent:
+def _sent(user_id: int, reference: str, body: str = "") -> NotificationSent:
     return NotificationSent(
         notification_id=notification_id(user_id, "order_paid", reference),
         user_id=user_id,
@@ -35,6 +35,7 @@ def _sent(user_id: int, reference: str) -> NotificationSent:
         subject="Paid",
         reference=reference,
         delivered_at=datetime(2030, 1, 1, tzinfo=UTC),
+        body=body,
         aggregate_version=1,
     )
 
@@ -52,6 +53,10 @@ def test_the_id_names_the_fact_and_delivery_publishes_notification_sent(
     [event] = OutboxMessage.objects.filter(name="notifications.notification.sent")
     payload = json.loads(event.body)["payload"]
     assert (payload["notification_id"], payload["reference"]) == (str(row.id), "order-1")
+    assert (
+        payload["body"] == row.body and "25.00 EUR" in row.body
+    )  # v2: the follower's copy is whole
+    assert json.loads(event.body)["schema_version"] == 2
     assert [json.loads(line)["id"] for line in sink_file.read_text().splitlines()] == [str(row.id)]
 
 
@@ -77,7 +82,7 @@ def test_not_the_writer_records_and_delivers_nothing_but_keeps_the_fact(
 
 def test_the_follower_upserts_the_service_s_notification_once(user_id: int) -> None:
     ownership.set_owner("notifications", "service", frozen=False, why="test")
-    event = _sent(user_id, "order-3")
+    event = _sent(user_id, "order-3", body="Hello Ada, ...")
 
     handlers.notification_sent(event)
     handlers.notification_sent(event)  # a redelivery changes nothing
@@ -85,6 +90,24 @@ def test_the_follower_upserts_the_service_s_notification_once(user_id: int) -> N
     row = Notification.objects.get()
     assert (row.id, row.status, row.reference) == (event.notification_id, "delivered", "order-3")
     assert row.delivered_at == datetime(2030, 1, 1, tzinfo=UTC)
+    assert row.body == "Hello Ada, ..."
+
+
+def test_a_v1_notification_sent_without_a_body_still_reads(user_id: int) -> None:
+    from contracts.events import Envelope
+
+    ownership.set_owner("notifications", "service", frozen=False, why="test")
+    wire = json.loads(_sent(user_id, "order-6").to_json())
+    wire["schema_version"] = 1
+    del wire["payload"]["body"]
+    event = Envelope.from_json(json.dumps(wire).encode()).event(NotificationSent)
+
+    handlers.notification_sent(event)  # type: ignore[arg-type]
+
+    row = Notification.objects.get()
+    assert (row.reference, row.body) == ("order-6", "")  # reconcile brings the body
+    handlers.notification_sent(_sent(user_id, "order-6", body="late body"))
+    assert Notification.objects.get().body == "late body"
 
 
 def test_the_follower_marks_a_row_it_already_has_for_that_fact(user_id: int) -> None:
