@@ -187,7 +187,9 @@ def dashboards(url: str, folder: Path, timeout: float) -> None:
         return body["data"]
 
     def exported(metric: str) -> bool:
-        family = re.sub(r"_(bucket|count|sum)$", "", metric)
+        # Prometheus scrapes OpenMetrics where offered: a family is named without the
+        # _total / _bucket / _count / _sum its samples carry.
+        family = re.sub(r"_(total|bucket|count|sum)$", "", metric)
         if metric == "up" or api("metadata", metric=metric) or api("metadata", metric=family):
             return True  # a scraped target declares it (even a counter never incremented)
         return bool(api("query", query=f"count({metric})")["result"])
