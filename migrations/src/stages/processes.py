@@ -47,6 +47,9 @@ def folder_secret(var_dir: Path) -> str:
     return path.read_text().strip()
 
 
+LOCAL_PASSWORD_HASH_ITERATIONS = 20_000
+
+
 @dataclass
 class MonolithConfig:
     var_dir: Path
@@ -85,6 +88,10 @@ class MonolithConfig:
                 "SHOP_BIND": f"{self.host}:{self.port}",
                 "SHOP_WORKERS": str(self.workers),
                 "SHOP_THREADS": str(self.threads),
+                # A rehearsal logs thousands of users in; Django's 1 000 000 PBKDF2 rounds
+                # (about a second of CPU each here) would be most of its time. Production
+                # keeps the default (shop/users/hashers.py).
+                "SHOP_PASSWORD_HASH_ITERATIONS": str(LOCAL_PASSWORD_HASH_ITERATIONS),
                 "PYTHONUNBUFFERED": "1",
             }
         )

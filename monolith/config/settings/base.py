@@ -109,6 +109,15 @@ EVENTBUS_SUBSCRIPTIONS = {
 EVENTBUS_HANDLERS = {"monolith": ["shop.catalog.handlers", "shop.notifications.handlers"]}
 
 AUTH_USER_MODEL = "users.User"
+# Django's PBKDF2 with a configurable work factor (shop/users/hashers.py); 0: Django's default.
+PASSWORD_HASHERS = [
+    "shop.users.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+PASSWORD_HASH_ITERATIONS = setting_int("PASSWORD_HASH_ITERATIONS", 0)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
