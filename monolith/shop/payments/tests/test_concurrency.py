@@ -41,6 +41,11 @@ def threads_database(directory: Path) -> Iterator[None]:
     target = sqlite3.connect(copy)
     try:
         connection.connection.backup(target)
+        # The copy of an in-memory database is in rollback-journal mode. Switch it to WAL now,
+        # once: otherwise every thread's first connection switches it (the settings'
+        # init_command) while the others already write, and the switch fails with
+        # "database is locked" instead of waiting.
+        target.execute("PRAGMA journal_mode=WAL")
     finally:
         target.close()
     settings_dict = connection.settings_dict
